@@ -1,0 +1,138 @@
+package goodjob
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/goodjob-go/goodjob/internal/jobsql"
+)
+
+// Completion batching: workers hand finished attempts to one writer that
+// sends whatever has accumulated as a single statement. Under load that
+// makes one round trip for many jobs; when idle a batch is one job and
+// adds no delay.
+const (
+	completeBatchMax     = 1000
+	completePendingLimit = 4000 // workers wait beyond this: backpressure
+	completeTimeout      = 10 * time.Second
+)
+
+type completer struct {
+	c      *Client
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	pending []jobsql.Completion
+	closed  bool
+
+	// ctx ends the writer's retries; Stop cancels it past its deadline.
+	ctx    context.Context
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func newCompleter(c *Client) *completer {
+	ctx, cancel := context.WithCancel(context.Background())
+	cp := &completer{
+		c: c, logger: c.logger.With(slog.String("component", "completer")),
+		ctx: ctx, cancel: cancel, done: make(chan struct{}),
+	}
+	cp.cond = sync.NewCond(&cp.mu)
+	return cp
+}
+
+// add queues one completion. It reports false once the completer is
+// closed; the caller's job then stays locked until Stop releases it.
+func (cp *completer) add(comp jobsql.Completion) bool {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	for len(cp.pending) >= completePendingLimit && !cp.closed {
+		cp.cond.Wait()
+	}
+	if cp.closed {
+		return false
+	}
+	cp.pending = append(cp.pending, comp)
+	cp.cond.Broadcast()
+	return true
+}
+
+// next takes the next batch, waiting for one. It reports false when the
+// completer is closed and drained.
+func (cp *completer) next() ([]jobsql.Completion, bool) {
+	cp.mu.Lock()
+	defer cp.mu.Unlock()
+	for len(cp.pending) == 0 && !cp.closed {
+		cp.cond.Wait()
+	}
+	if len(cp.pending) == 0 {
+		return nil, false
+	}
+	n := min(len(cp.pending), completeBatchMax)
+	batch := make([]jobsql.Completion, n)
+	copy(batch, cp.pending)
+	cp.pending = append(cp.pending[:0], cp.pending[n:]...)
+	cp.cond.Broadcast()
+	return batch, true
+}
+
+func (cp *completer) run() {
+	defer close(cp.done)
+	for {
+		batch, ok := cp.next()
+		if !ok {
+			return
+		}
+		cp.write(batch)
+	}
+}
+
+// write retries a batch until it is written or the completer gives up: a
+// job whose outcome is lost stays locked and is released by Stop or by
+// the dead-process sweep, so it runs again rather than disappearing.
+func (cp *completer) write(batch []jobsql.Completion) {
+	backoff := 50 * time.Millisecond
+	for {
+		ctx, cancel := context.WithTimeout(cp.ctx, completeTimeout)
+		n, err := jobsql.Complete(ctx, cp.c.db, cp.c.processID, cp.c.now().UTC(), batch)
+		cancel()
+		if err == nil {
+			if n < len(batch) {
+				cp.logger.Warn("jobs were no longer locked by this process",
+					slog.Int("lost", len(batch)-n), slog.Int("batch", len(batch)))
+			}
+			return
+		}
+		if cp.ctx.Err() != nil {
+			cp.logger.Error("completions not written before shutdown",
+				slog.Int("jobs", len(batch)), slog.Any("error", err))
+			return
+		}
+		cp.logger.Warn("write completions", slog.Any("error", err),
+			slog.Duration("retry_in", backoff))
+		select {
+		case <-cp.ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// close stops accepting completions and waits, until ctx ends, for the
+// pending ones to be written.
+func (cp *completer) close(ctx context.Context) {
+	cp.mu.Lock()
+	cp.closed = true
+	cp.cond.Broadcast()
+	cp.mu.Unlock()
+	select {
+	case <-cp.done:
+	case <-ctx.Done():
+		cp.cancel()
+		<-cp.done
+	}
+	cp.cancel()
+}

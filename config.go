@@ -1,0 +1,220 @@
+package goodjob
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults for the zero values of Config.
+const (
+	QueuesDefault            = "*"
+	MaxThreadsDefault        = 5
+	PollIntervalDefault      = 10 * time.Second
+	ShutdownTimeoutDefault   = 25 * time.Second
+	HeartbeatIntervalDefault = 10 * time.Second
+	// MaxQueueNameLength bounds a queue name, in bytes.
+	MaxQueueNameLength = 128
+)
+
+// Config configures a [Client]. The zero value of every field means its
+// documented default.
+type Config struct {
+	// Queues selects the queues this process works and splits them into
+	// pools, in GoodJob's syntax: "critical:5;default,mailers:3;*". See
+	// the README for the full grammar. Default "*": one pool for every queue.
+	Queues string
+
+	// MaxThreads is the number of goroutines of a pool whose selector names
+	// no ":N". Default 5.
+	MaxThreads int
+
+	// PollInterval is how often pools look for jobs without a wake-up, as a
+	// fallback for lost notifications. Default 10s; negative never polls.
+	PollInterval time.Duration
+
+	// ShutdownTimeout bounds Stop's wait for running jobs when Stop's
+	// context has no deadline. Default 25s; negative waits forever.
+	ShutdownTimeout time.Duration
+
+	// HeartbeatInterval is how often the process row is refreshed.
+	// Default 10s.
+	HeartbeatInterval time.Duration
+
+	// Retry is the policy of every kind that sets none of its own.
+	// Default: 5 attempts with Polynomial waits.
+	Retry RetryPolicy
+
+	// Middleware wraps every Work call of this Client, outermost first.
+	Middleware []Middleware
+
+	// Logger receives the library's logs. Default: warnings and errors to
+	// standard error.
+	Logger *slog.Logger
+}
+
+// withDefaults returns cfg with every zero field set to its default.
+func (cfg Config) withDefaults() Config {
+	if strings.TrimSpace(cfg.Queues) == "" {
+		cfg.Queues = QueuesDefault
+	}
+	if cfg.MaxThreads == 0 {
+		cfg.MaxThreads = MaxThreadsDefault
+	}
+	if cfg.PollInterval == 0 {
+		cfg.PollInterval = PollIntervalDefault
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = ShutdownTimeoutDefault
+	}
+	if cfg.HeartbeatInterval == 0 {
+		cfg.HeartbeatInterval = HeartbeatIntervalDefault
+	}
+	if cfg.Retry.Attempts == 0 && cfg.Retry.Wait == nil {
+		cfg.Retry = DefaultRetryPolicy()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{
+			Level: slog.LevelWarn,
+		}))
+	}
+	return cfg
+}
+
+// validate names the first bad field.
+func (cfg Config) validate() error {
+	if cfg.MaxThreads < 0 {
+		return fmt.Errorf("goodjob: Config.MaxThreads is %d, want 0 or more", cfg.MaxThreads)
+	}
+	if cfg.HeartbeatInterval < 0 {
+		return fmt.Errorf("goodjob: Config.HeartbeatInterval is %s, want 0 or more",
+			cfg.HeartbeatInterval)
+	}
+	if err := cfg.Retry.validate(); err != nil {
+		return fmt.Errorf("goodjob: Config.Retry: %w", err)
+	}
+	return nil
+}
+
+// poolSpec is one pool of the queue string.
+type poolSpec struct {
+	Queues  []string // nil: every queue
+	Exclude bool     // Queues are the ones to skip
+	Ordered bool     // take Queues in the listed order
+	Size    int
+}
+
+// ErrInvalidQueues is wrapped by every error about a queue string.
+var ErrInvalidQueues = errors.New("invalid queue string")
+
+// parseQueues reads GoodJob's queue string: ";" separates pools, ":N" sets
+// a pool's goroutines, "," separates queue names, "*" is every queue, a
+// leading "-" excludes the names and a leading "+" takes them in order.
+func parseQueues(s string, maxThreads int) ([]poolSpec, error) {
+	if strings.TrimSpace(s) == "" {
+		s = QueuesDefault
+	}
+	var specs []poolSpec
+	for i, part := range strings.Split(s, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			return nil, fmt.Errorf("%w %q: pool %d is empty", ErrInvalidQueues, s, i+1)
+		}
+		spec, err := parsePool(part, maxThreads)
+		if err != nil {
+			return nil, fmt.Errorf("%w %q: pool %q: %s", ErrInvalidQueues, s, part, err)
+		}
+		specs = append(specs, spec)
+	}
+	return specs, nil
+}
+
+func parsePool(part string, maxThreads int) (poolSpec, error) {
+	spec := poolSpec{Size: maxThreads}
+	selector := part
+	if i := strings.LastIndexByte(part, ':'); i >= 0 {
+		selector = strings.TrimSpace(part[:i])
+		n, err := strconv.Atoi(strings.TrimSpace(part[i+1:]))
+		if err != nil || n < 1 {
+			return spec, fmt.Errorf("thread count %q is not a positive number", part[i+1:])
+		}
+		spec.Size = n
+	}
+	if spec.Size < 1 {
+		spec.Size = MaxThreadsDefault
+	}
+	if selector == "*" {
+		return spec, nil
+	}
+	switch {
+	case strings.HasPrefix(selector, "-"):
+		spec.Exclude, selector = true, selector[1:]
+	case strings.HasPrefix(selector, "+"):
+		spec.Ordered, selector = true, selector[1:]
+	}
+	for name := range strings.SplitSeq(selector, ",") {
+		name = strings.TrimSpace(name)
+		if err := validateQueueName(name); err != nil {
+			return spec, err
+		}
+		if !contains(spec.Queues, name) {
+			spec.Queues = append(spec.Queues, name)
+		}
+	}
+	return spec, nil
+}
+
+// validateQueueName accepts the names a queue string can express.
+func validateQueueName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("queue name is empty")
+	case name == "*":
+		return errors.New(`"*" must stand alone`)
+	case len(name) > MaxQueueNameLength:
+		return fmt.Errorf("queue name is %d bytes, over %d", len(name), MaxQueueNameLength)
+	case strings.ContainsAny(name, ",;:*"):
+		return fmt.Errorf("queue name %q contains one of , ; : *", name)
+	case strings.IndexFunc(name, isSpace) >= 0:
+		return fmt.Errorf("queue name %q contains white space", name)
+	case name[0] == '-' || name[0] == '+':
+		return fmt.Errorf("queue name %q starts with %c", name, name[0])
+	}
+	return nil
+}
+
+func isSpace(r rune) bool { return r == ' ' || r == '\t' || r == '\n' || r == '\r' }
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// matches reports whether a job in queue runs in this pool.
+func (p poolSpec) matches(queue string) bool {
+	if p.Queues == nil {
+		return true
+	}
+	return contains(p.Queues, queue) != p.Exclude
+}
+
+// String writes the spec back in queue-string syntax.
+func (p poolSpec) String() string {
+	sel := "*"
+	if p.Queues != nil {
+		sel = strings.Join(p.Queues, ",")
+		if p.Exclude {
+			sel = "-" + sel
+		} else if p.Ordered {
+			sel = "+" + sel
+		}
+	}
+	return sel + ":" + strconv.Itoa(p.Size)
+}

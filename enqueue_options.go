@@ -1,0 +1,63 @@
+package goodjob
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// EnqueueOption changes how one job is enqueued.
+type EnqueueOption func(*enqueueConfig)
+
+type enqueueConfig struct {
+	queue    string
+	priority int
+	wait     time.Duration
+	at       time.Time
+	labels   []string
+	err      error
+}
+
+// Queue puts the job on the named queue instead of "default".
+func Queue(name string) EnqueueOption {
+	return func(c *enqueueConfig) { c.queue = name }
+}
+
+// Priority sets the job's priority; smaller numbers run first. Default 0.
+func Priority(n int) EnqueueOption {
+	return func(c *enqueueConfig) {
+		if n < math.MinInt32 || n > math.MaxInt32 {
+			c.err = fmt.Errorf("priority %d does not fit the integer column", n)
+			return
+		}
+		c.priority = n
+	}
+}
+
+// Wait delays the job by d from enqueue time. A negative d is an error.
+func Wait(d time.Duration) EnqueueOption {
+	return func(c *enqueueConfig) {
+		if d < 0 {
+			c.err = fmt.Errorf("wait %s is negative", d)
+			return
+		}
+		c.wait, c.at = d, time.Time{}
+	}
+}
+
+// At schedules the job for t. A time in the past is kept as given: the job
+// is due at once and orders among waiting jobs by that time.
+func At(t time.Time) EnqueueOption {
+	return func(c *enqueueConfig) { c.at, c.wait = t, 0 }
+}
+
+// Labels tags the job; labels are stored in good_jobs.labels.
+func Labels(labels ...string) EnqueueOption {
+	return func(c *enqueueConfig) { c.labels = append(c.labels, labels...) }
+}
+
+// EnqueueParams is one job of an EnqueueMany call.
+type EnqueueParams struct {
+	Args    Args
+	Options []EnqueueOption
+}

@@ -1,0 +1,145 @@
+package jobsql
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// ClaimParams selects and locks up to Limit runnable jobs for one pool.
+type ClaimParams struct {
+	ProcessID uuid.UUID
+	Now       time.Time
+	Limit     int
+	Kinds     []string // job_class values this process can run
+	Queues    []string // nil: every queue
+	Exclude   bool     // Queues lists queues to skip instead of to take
+	Ordered   bool     // take Queues in the listed order
+}
+
+// ClaimedJob is what a worker needs from a claimed row.
+type ClaimedJob struct {
+	ID              uuid.UUID
+	ActiveJobID     uuid.UUID
+	Kind            string
+	Queue           string
+	Priority        *int32
+	Args            []byte
+	ScheduledAt     time.Time
+	CreatedAt       time.Time
+	Labels          []string
+	ExecutionsCount int32
+	ConcurrencyKey  *string
+	// Executions is serialized_params.executions: failed attempts so far.
+	Executions int32
+}
+
+// claimSQL picks candidates through the partial candidate index
+// (priority, scheduled_at, id WHERE finished_at IS NULL AND locked_by_id IS
+// NULL) and locks them in the same statement. SKIP LOCKED lets many pools
+// and processes claim at once without waiting on each other, and no
+// advisory lock is held, so it works behind PgBouncer in transaction mode.
+const claimSQL = `
+WITH candidates AS (
+	SELECT id FROM good_jobs
+	WHERE finished_at IS NULL AND locked_by_id IS NULL AND scheduled_at <= $1
+		AND job_class = ANY($2::text[])
+		%s
+	ORDER BY %s priority ASC NULLS LAST, scheduled_at, id
+	LIMIT $3
+	FOR UPDATE SKIP LOCKED
+)
+UPDATE good_jobs g SET
+	locked_by_id = $4, locked_at = $1, performed_at = $1, lock_type = 1,
+	executions_count = coalesce(g.executions_count, 0) + 1, updated_at = $1
+FROM candidates c WHERE g.id = c.id
+RETURNING g.id, coalesce(g.active_job_id, g.id), g.job_class, coalesce(g.queue_name, ''),
+	g.priority, g.serialized_params->'arguments'->0, g.scheduled_at,
+	g.created_at, g.labels, g.executions_count, g.concurrency_key,
+	coalesce((g.serialized_params->>'executions')::int, 0)`
+
+var (
+	claimAnySQL     = fmt.Sprintf(claimSQL, "", "")
+	claimIncludeSQL = fmt.Sprintf(claimSQL, "AND queue_name = ANY($5::text[])", "")
+	claimExcludeSQL = fmt.Sprintf(claimSQL,
+		"AND (queue_name IS NULL OR NOT queue_name = ANY($5::text[]))", "")
+	claimOrderedSQL = fmt.Sprintf(claimSQL, "AND queue_name = ANY($5::text[])",
+		"array_position($5::text[], queue_name),")
+)
+
+// Claim locks up to p.Limit jobs for p.ProcessID and returns them in claim
+// order: priority, then scheduled time, then id.
+func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
+	args := []any{p.Now, p.Kinds, p.Limit, p.ProcessID}
+	query := claimAnySQL
+	switch {
+	case p.Queues == nil:
+	case p.Exclude:
+		query, args = claimExcludeSQL, append(args, p.Queues)
+	case p.Ordered:
+		query, args = claimOrderedSQL, append(args, p.Queues)
+	default:
+		query, args = claimIncludeSQL, append(args, p.Queues)
+	}
+	rows, err := db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	defer rows.Close()
+	jobs := make([]ClaimedJob, 0, p.Limit)
+	for rows.Next() {
+		var j ClaimedJob
+		if err := rows.Scan(&j.ID, &j.ActiveJobID, &j.Kind, &j.Queue, &j.Priority, &j.Args,
+			&j.ScheduledAt, &j.CreatedAt, &j.Labels, &j.ExecutionsCount,
+			&j.ConcurrencyKey, &j.Executions); err != nil {
+			return nil, fmt.Errorf("claim jobs: scan: %w", err)
+		}
+		jobs = append(jobs, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim jobs: %w", err)
+	}
+	sortClaimed(jobs, p)
+	return jobs, nil
+}
+
+// UpcomingParams asks for the next scheduled times of one pool's queues.
+type UpcomingParams struct {
+	Now, Until time.Time
+	Limit      int
+	Kinds      []string
+	Queues     []string
+	Exclude    bool
+}
+
+const upcomingSQL = `
+SELECT DISTINCT scheduled_at FROM good_jobs
+WHERE finished_at IS NULL AND locked_by_id IS NULL
+	AND scheduled_at > $1 AND scheduled_at <= $2 AND job_class = ANY($3::text[])
+	AND ($4::text[] IS NULL OR (queue_name = ANY($4::text[])) <> $5::bool)
+ORDER BY scheduled_at LIMIT $6`
+
+// Upcoming returns the distinct scheduled times of waiting jobs between Now
+// and Until, earliest first, so a pool can wake for them without polling.
+func Upcoming(ctx context.Context, db DBTX, p UpcomingParams) ([]time.Time, error) {
+	rows, err := db.Query(ctx, upcomingSQL,
+		p.Now, p.Until, p.Kinds, p.Queues, p.Exclude, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list upcoming jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var t time.Time
+		if err := rows.Scan(&t); err != nil {
+			return nil, fmt.Errorf("list upcoming jobs: scan: %w", err)
+		}
+		out = append(out, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list upcoming jobs: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,144 @@
+package jobsql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// InsertParams is one good_jobs row to write. Times are UTC.
+type InsertParams struct {
+	ID               uuid.UUID
+	Kind             string
+	Queue            string
+	Priority         int32
+	SerializedParams []byte
+	ScheduledAt      time.Time
+	CreatedAt        time.Time
+	Labels           []string
+	ConcurrencyKey   *string
+	CronKey          *string
+	CronAt           *time.Time
+	// Payload is the NOTIFY payload sent in the same statement.
+	Payload string
+}
+
+// insertOneSQL writes the row and notifies in one statement, so a caller
+// without a transaction still gets an atomic insert-and-wake in one round
+// trip. A duplicate (cron_key, cron_at) inserts nothing and notifies nobody.
+const insertOneSQL = `
+WITH ins AS (
+	INSERT INTO good_jobs (
+		id, active_job_id, job_class, queue_name, priority, serialized_params,
+		scheduled_at, created_at, updated_at, labels, executions_count,
+		concurrency_key, cron_key, cron_at
+	) VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $7, $8, 0, $9, $10, $11)
+	ON CONFLICT (cron_key, cron_at) WHERE cron_key IS NOT NULL DO NOTHING
+	RETURNING id
+)
+SELECT pg_notify('good_job', $12) FROM ins`
+
+// ErrDuplicate reports an insert skipped because its (cron_key, cron_at)
+// pair exists already.
+var ErrDuplicate = errors.New("duplicate cron_key and cron_at")
+
+// InsertOne writes one job and sends its wake-up. It returns ErrDuplicate
+// when the unique cron index rejected the row.
+func InsertOne(ctx context.Context, db DBTX, p InsertParams) error {
+	var labels []string
+	if len(p.Labels) > 0 {
+		labels = p.Labels
+	}
+	rows, err := db.Query(ctx, insertOneSQL,
+		p.ID, p.Kind, p.Queue, p.Priority, p.SerializedParams,
+		p.ScheduledAt, p.CreatedAt, labels, p.ConcurrencyKey, p.CronKey, p.CronAt,
+		p.Payload)
+	if err != nil {
+		return fmt.Errorf("insert job: %w", err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("insert job: %w", err)
+	}
+	if n == 0 {
+		return ErrDuplicate
+	}
+	return nil
+}
+
+// insertManySQL writes every row from parallel arrays in one statement and
+// sends one notification per queue, carrying the queue's earliest
+// scheduled_at and the number of rows, instead of one per job.
+const insertManySQL = `
+WITH input AS (
+	SELECT * FROM unnest(
+		$1::uuid[], $2::text[], $3::text[], $4::int[], $5::jsonb[],
+		$6::timestamp[], $7::jsonb[]
+	) AS i(id, job_class, queue_name, priority, serialized_params, scheduled_at, labels)
+), ins AS (
+	INSERT INTO good_jobs (
+		id, active_job_id, job_class, queue_name, priority, serialized_params,
+		scheduled_at, created_at, updated_at, labels, executions_count
+	)
+	SELECT id, id, job_class, queue_name, priority, serialized_params,
+		scheduled_at, $8, $8,
+		CASE WHEN labels IS NULL THEN NULL
+			ELSE ARRAY(SELECT jsonb_array_elements_text(labels)) END,
+		0
+	FROM input
+	RETURNING queue_name, scheduled_at
+)
+SELECT pg_notify('good_job', json_build_object(
+	'queue_name', queue_name,
+	'scheduled_at', to_char(min(scheduled_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+	'count', count(*))::text)
+FROM ins GROUP BY queue_name`
+
+// InsertMany writes every row in one round trip. CreatedAt is taken from the
+// first row; cron and concurrency columns are not written in bulk.
+func InsertMany(ctx context.Context, db DBTX, ps []InsertParams) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	n := len(ps)
+	ids := make([]uuid.UUID, n)
+	kinds := make([]string, n)
+	queues := make([]string, n)
+	prios := make([]int32, n)
+	params := make([][]byte, n)
+	sched := make([]time.Time, n)
+	labels := make([][]byte, n)
+	for i, p := range ps {
+		ids[i], kinds[i], queues[i], prios[i] = p.ID, p.Kind, p.Queue, p.Priority
+		params[i], sched[i] = p.SerializedParams, p.ScheduledAt
+		if len(p.Labels) > 0 {
+			labels[i] = jsonStrings(p.Labels)
+		}
+	}
+	rows, err := db.Query(ctx, insertManySQL,
+		ids, kinds, queues, prios, params, sched, labels, ps[0].CreatedAt)
+	if err != nil {
+		return fmt.Errorf("insert jobs: %w", err)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("insert jobs: %w", err)
+	}
+	return nil
+}
+
+// Notify sends one wake-up on the good_job channel through db, so inside a
+// transaction it is delivered on commit.
+func Notify(ctx context.Context, db DBTX, payload string) error {
+	if _, err := db.Exec(ctx, `SELECT pg_notify('good_job', $1)`, payload); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,10 @@
+package goodjob
+
+// Log attribute keys, shared by every component.
+const (
+	keyJobID   = "job_id"
+	keyKind    = "kind"
+	keyQueue   = "queue"
+	keyAttempt = "attempt"
+	keyError   = "error"
+)

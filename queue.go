@@ -1,0 +1,218 @@
+package goodjob
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/goodjob-go/goodjob/internal/jobsql"
+	"github.com/goodjob-go/goodjob/internal/notifier"
+)
+
+// Client enqueues jobs and, once started, works them. One Client is one
+// GoodJob process: it registers in good_job_processes while running.
+type Client struct {
+	db        *pgxpool.Pool
+	cfg       Config
+	logger    *slog.Logger
+	specs     []poolSpec
+	processID uuid.UUID
+	now       func() time.Time
+
+	mu       sync.RWMutex
+	handlers map[string]*handler
+	run      *runState // nil unless started
+}
+
+// New returns a Client that uses pool for every query. It validates cfg and
+// names the bad field in its error.
+func New(pool *pgxpool.Pool, cfg Config) (*Client, error) {
+	if pool == nil {
+		return nil, ErrNilPool
+	}
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	specs, err := parseQueues(cfg.Queues, cfg.MaxThreads)
+	if err != nil {
+		return nil, fmt.Errorf("goodjob: Config.Queues: %w", err)
+	}
+	c := &Client{
+		db:        pool,
+		cfg:       cfg,
+		logger:    cfg.Logger.With(slog.String("component", "goodjob")),
+		specs:     specs,
+		processID: uuid.New(),
+		now:       time.Now,
+		handlers:  make(map[string]*handler),
+	}
+	return c, nil
+}
+
+// ProcessID is this Client's good_job_processes id, written into
+// locked_by_id of the jobs it runs.
+func (c *Client) ProcessID() uuid.UUID { return c.processID }
+
+func (c *Client) addHandler(h *handler) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.run != nil {
+		return fmt.Errorf("goodjob: Register %s: %w", h.kind, ErrStarted)
+	}
+	if _, ok := c.handlers[h.kind]; ok {
+		return fmt.Errorf("%w: %s", ErrDuplicateWorker, h.kind)
+	}
+	c.handlers[h.kind] = h
+	return nil
+}
+
+func (c *Client) handler(kind string) *handler {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.handlers[kind]
+}
+
+// Enqueue writes one job and wakes the workers of its queue. The job and its
+// wake-up are written in one statement.
+func (c *Client) Enqueue(ctx context.Context, args Args, opts ...EnqueueOption) (*JobRow, error) {
+	p, row, err := c.prepare(args, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := jobsql.InsertOne(ctx, c.db, p); err != nil {
+		return nil, fmt.Errorf("goodjob: enqueue %s: %w", row.Kind, err)
+	}
+	c.wakeLocal(row.Queue, row.ScheduledAt)
+	return row, nil
+}
+
+// EnqueueTx writes one job inside the caller's transaction. The job exists,
+// and workers wake, only when tx commits; a rollback leaves nothing behind.
+func (c *Client) EnqueueTx(ctx context.Context, tx pgx.Tx, args Args,
+	opts ...EnqueueOption) (*JobRow, error) {
+	if tx == nil {
+		return nil, fmt.Errorf("%w: EnqueueTx with a nil transaction", ErrInvalidArgs)
+	}
+	p, row, err := c.prepare(args, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := jobsql.InsertOne(ctx, tx, p); err != nil {
+		return nil, fmt.Errorf("goodjob: enqueue %s: %w", row.Kind, err)
+	}
+	return row, nil
+}
+
+// EnqueueMany writes every job in one round trip, with one wake-up per
+// queue. Either all jobs are written or none is.
+func (c *Client) EnqueueMany(ctx context.Context, jobs []EnqueueParams) ([]*JobRow, error) {
+	return c.enqueueMany(ctx, c.db, jobs, true)
+}
+
+// EnqueueManyTx is EnqueueMany inside the caller's transaction.
+func (c *Client) EnqueueManyTx(ctx context.Context, tx pgx.Tx,
+	jobs []EnqueueParams) ([]*JobRow, error) {
+	if tx == nil {
+		return nil, fmt.Errorf("%w: EnqueueManyTx with a nil transaction", ErrInvalidArgs)
+	}
+	return c.enqueueMany(ctx, tx, jobs, false)
+}
+
+func (c *Client) enqueueMany(ctx context.Context, db jobsql.DBTX, jobs []EnqueueParams,
+	wake bool) ([]*JobRow, error) {
+	ps := make([]jobsql.InsertParams, len(jobs))
+	rows := make([]*JobRow, len(jobs))
+	now := c.now().UTC()
+	for i, j := range jobs {
+		p, row, err := c.prepareAt(j.Args, j.Options, now)
+		if err != nil {
+			return nil, fmt.Errorf("job %d: %w", i, err)
+		}
+		ps[i], rows[i] = p, row
+	}
+	if err := jobsql.InsertMany(ctx, db, ps); err != nil {
+		return nil, fmt.Errorf("goodjob: enqueue %d jobs: %w", len(jobs), err)
+	}
+	if wake {
+		c.wakeRows(rows)
+	}
+	return rows, nil
+}
+
+// wakeRows wakes local pools once per queue, at each queue's earliest time.
+func (c *Client) wakeRows(rows []*JobRow) {
+	earliest := make(map[string]time.Time)
+	for _, r := range rows {
+		if t, ok := earliest[r.Queue]; !ok || r.ScheduledAt.Before(t) {
+			earliest[r.Queue] = r.ScheduledAt
+		}
+	}
+	for q, t := range earliest {
+		c.wakeLocal(q, t)
+	}
+}
+
+func (c *Client) prepare(args Args, opts []EnqueueOption) (jobsql.InsertParams, *JobRow, error) {
+	return c.prepareAt(args, opts, c.now().UTC())
+}
+
+// prepareAt validates one job and builds its row and envelope.
+func (c *Client) prepareAt(args Args, opts []EnqueueOption,
+	now time.Time) (jobsql.InsertParams, *JobRow, error) {
+	var p jobsql.InsertParams
+	if isNil(args) {
+		return p, nil, fmt.Errorf("%w: args are nil", ErrInvalidArgs)
+	}
+	kind := args.Kind()
+	if kind == "" {
+		return p, nil, fmt.Errorf("%w: %T has an empty Kind()", ErrInvalidArgs, args)
+	}
+	ec := enqueueConfig{queue: "default"}
+	if h := c.handler(kind); h != nil {
+		opts = append(slices.Clip(h.cfg.defaults), opts...)
+	}
+	for _, o := range opts {
+		o(&ec)
+	}
+	if ec.err != nil {
+		return p, nil, fmt.Errorf("%w: %s: %v", ErrInvalidArgs, kind, ec.err)
+	}
+	if err := validateQueueName(ec.queue); err != nil {
+		return p, nil, fmt.Errorf("%w: %s: %v", ErrInvalidArgs, kind, err)
+	}
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return p, nil, fmt.Errorf("%w: %s: encode args: %v", ErrInvalidArgs, kind, err)
+	}
+	scheduled := now
+	switch {
+	case ec.wait > 0:
+		scheduled = now.Add(ec.wait)
+	case !ec.at.IsZero():
+		scheduled = ec.at.UTC()
+	}
+	id := uuid.New()
+	env, err := json.Marshal(newEnvelope(id, kind, ec.queue, ec.priority, raw, now, scheduled))
+	if err != nil {
+		return p, nil, fmt.Errorf("%w: %s: encode envelope: %v", ErrInvalidArgs, kind, err)
+	}
+	p = jobsql.InsertParams{
+		ID: id, Kind: kind, Queue: ec.queue, Priority: int32(ec.priority),
+		SerializedParams: env, ScheduledAt: scheduled, CreatedAt: now, Labels: ec.labels,
+		Payload: notifier.Payload(ec.queue, scheduled, 0),
+	}
+	row := &JobRow{
+		ID: id, ActiveJobID: id, Kind: kind, Queue: ec.queue, Priority: ec.priority,
+		Args: raw, Labels: ec.labels, ScheduledAt: scheduled, CreatedAt: now,
+	}
+	return p, row, nil
+}

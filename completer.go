@@ -104,6 +104,11 @@ func (cp *completer) write(batch []jobsql.Completion) {
 				cp.logger.Warn("jobs were no longer locked by this process",
 					slog.Int("lost", len(batch)-n), slog.Int("batch", len(batch)))
 			}
+			for _, comp := range batch {
+				if comp.NextAt != nil {
+					cp.c.wakeLocal(comp.Queue, *comp.NextAt)
+				}
+			}
 			return
 		}
 		if cp.ctx.Err() != nil {

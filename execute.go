@@ -35,6 +35,7 @@ func (c *Client) execute(workCtx context.Context, j *jobsql.ClaimedJob,
 	err := c.invoke(ctx, h, j, attempt)
 	comp := jobsql.Completion{
 		ID: j.ID, ScheduledAt: j.ScheduledAt, StartedAt: startedAt, EndedAt: c.now().UTC(),
+		Queue: j.Queue,
 	}
 	c.decide(&comp, h, j, attempt, err, workCtx.Err() != nil)
 	return comp

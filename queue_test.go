@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -505,16 +506,27 @@ func TestWork_FailureIsRecordedAndRetried(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	db := testdb.New(t)
-	c := newClient(t, db.Pool, goodjob.Config{})
+	// No poll comes within the test: the retry is found through the
+	// pool's cache of upcoming times.
+	c := newClient(t, db.Pool, goodjob.Config{PollInterval: time.Minute})
 	attempts := make(chan int, 10)
+	failedAt := make(chan time.Time, 1)
 	require.NoError(t, goodjob.Register(c, goodjob.WorkFunc[noopArgs](
 		func(_ context.Context, j *goodjob.Job[noopArgs]) error {
 			attempts <- j.Attempt
+			if j.Attempt == 2 {
+				// The retry starts about 300ms after the failure.
+				late := time.Since(<-failedAt)
+				if late < 300*time.Millisecond || late > time.Second {
+					return fmt.Errorf("retry started %s after the failure", late)
+				}
+			}
 			if j.Attempt == 1 {
+				failedAt <- time.Now()
 				return errors.New("first attempt fails")
 			}
 			return nil
-		}), goodjob.Retry(goodjob.RetryPolicy{Attempts: 3, Wait: goodjob.Fixed(10 * time.Millisecond)})))
+		}), goodjob.Retry(goodjob.RetryPolicy{Attempts: 2, Wait: goodjob.Fixed(300 * time.Millisecond)})))
 	row, err := c.Enqueue(ctx, noopArgs{})
 	require.NoError(t, err)
 	start(t, c)

@@ -26,6 +26,9 @@ type Completion struct {
 	// when it re-enqueues a job for a retry.
 	CountExecution bool
 	Backtrace      []string
+	// Queue is not written; it tells the caller which pools to wake for
+	// NextAt once the completion is stored.
+	Queue string
 }
 
 // completeSQL finishes or reschedules a batch of jobs and records one

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // LocalURL is the server that ServerURL tries when no environment variable
@@ -114,4 +115,33 @@ func ping(ctx context.Context, url string) error {
 	}
 	defer func() { _ = conn.Close(context.Background()) }()
 	return conn.Ping(ctx)
+}
+
+// Database returns a connection string for the database name on the server
+// that [ServerURL] finds, creating the database if it does not exist. Demo
+// programs use it to find a database the way the tests do.
+func Database(ctx context.Context, name string) (string, error) {
+	server, err := ServerURL(ctx)
+	if err != nil {
+		return "", err
+	}
+	conn, err := pgx.Connect(ctx, server)
+	if err != nil {
+		return "", fmt.Errorf("connect to server: %w", err)
+	}
+	var exists bool
+	err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_database WHERE datname = $1)",
+		name).Scan(&exists)
+	_ = conn.Close(ctx)
+	if err != nil {
+		return "", fmt.Errorf("look up database %s: %w", name, err)
+	}
+	if !exists {
+		err := createDatabase(ctx, server, pgx.Identifier{name}.Sanitize())
+		var pgErr *pgconn.PgError
+		if err != nil && !(errors.As(err, &pgErr) && pgErr.Code == "42P04") {
+			return "", err
+		}
+	}
+	return withDatabase(server, name)
 }

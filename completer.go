@@ -17,6 +17,9 @@ const (
 	completeBatchMax     = 1000
 	completePendingLimit = 4000 // workers wait beyond this: backpressure
 	completeTimeout      = 10 * time.Second
+	// completeWriters write batches concurrently: while one statement runs,
+	// the next batch is already on its way on another connection.
+	completeWriters = 2
 )
 
 type completer struct {
@@ -79,15 +82,23 @@ func (cp *completer) next() ([]jobsql.Completion, bool) {
 	return batch, true
 }
 
+// run writes batches with completeWriters goroutines until the completer is
+// closed and drained.
 func (cp *completer) run() {
 	defer close(cp.done)
-	for {
-		batch, ok := cp.next()
-		if !ok {
-			return
-		}
-		cp.write(batch)
+	var wg sync.WaitGroup
+	for range completeWriters {
+		wg.Go(func() {
+			for {
+				batch, ok := cp.next()
+				if !ok {
+					return
+				}
+				cp.write(batch)
+			}
+		})
 	}
+	wg.Wait()
 }
 
 // write retries a batch until it is written or the completer gives up: a

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -36,6 +37,8 @@ type runState struct {
 
 	mu      sync.Mutex
 	running map[uuid.UUID]struct{} // claimed jobs whose outcome is not queued
+
+	pauses atomic.Pointer[jobsql.Pauses] // reloaded every PollInterval
 }
 
 func (rs *runState) track(id uuid.UUID) {
@@ -72,6 +75,7 @@ func (c *Client) Start(ctx context.Context) error {
 	slices.Sort(rs.kinds)
 	rs.completer = newCompleter(c)
 	c.run = rs
+	c.refreshPauses(ctx, rs)
 
 	rs.listener = notifier.New(notifier.Config{
 		ConnConfig: c.db.Config().ConnConfig.Copy(),
@@ -92,6 +96,7 @@ func (c *Client) Start(ctx context.Context) error {
 		}
 	}
 	c.spawn(rs, func() { c.heartbeat(rs.loopCtx) })
+	c.spawn(rs, func() { c.watchPauses(rs) })
 
 	select {
 	case <-rs.listener.Ready():
@@ -243,5 +248,26 @@ func (c *Client) wakeLocal(queue string, at time.Time) {
 func (c *Client) wakePools(rs *runState, queue string, at time.Time, all bool) {
 	for _, p := range rs.pools {
 		p.notify(queue, at, all)
+	}
+}
+
+// watchPauses reloads the pauses setting every PollInterval, so a pause
+// made by another process takes effect here within one poll.
+func (c *Client) watchPauses(rs *runState) {
+	d := c.cfg.PollInterval
+	if d <= 0 {
+		d = PollIntervalDefault
+	}
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-rs.loopCtx.Done():
+			return
+		case <-t.C:
+			if c.refreshPauses(rs.loopCtx, rs) {
+				c.wakePools(rs, "", time.Time{}, true)
+			}
+		}
 	}
 }

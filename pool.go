@@ -167,10 +167,18 @@ func (p *pool) arm(timer *time.Timer, backoff time.Duration) {
 // claim locks up to n jobs and starts them, returning how many it got.
 func (p *pool) claim(ctx context.Context, n int) (int, error) {
 	now := p.c.now().UTC()
-	jobs, err := jobsql.Claim(ctx, p.c.db, jobsql.ClaimParams{
-		ProcessID: p.c.processID, Now: now, Limit: n, Kinds: p.rs.kinds,
+	kinds, paused := p.rs.claimable()
+	if len(kinds) == 0 {
+		return 0, nil
+	}
+	params := jobsql.ClaimParams{
+		ProcessID: p.c.processID, Now: now, Limit: n, Kinds: kinds,
 		Queues: p.spec.Queues, Exclude: p.spec.Exclude, Ordered: p.spec.Ordered,
-	})
+	}
+	if paused != nil {
+		params.PausedQueues, params.PausedLabels = paused.Queues, paused.Labels
+	}
+	jobs, err := jobsql.Claim(ctx, p.c.db, params)
 	if err != nil {
 		return 0, err
 	}

@@ -17,6 +17,11 @@ type ClaimParams struct {
 	Queues    []string // nil: every queue
 	Exclude   bool     // Queues lists queues to skip instead of to take
 	Ordered   bool     // take Queues in the listed order
+
+	// PausedQueues and PausedLabels leave out jobs of paused queues and jobs
+	// carrying a paused label. Paused kinds are left out of Kinds instead.
+	PausedQueues []string
+	PausedLabels []string
 }
 
 // ClaimedJob is what a worker needs from a claimed row.
@@ -46,6 +51,8 @@ WITH candidates AS (
 	SELECT id FROM good_jobs
 	WHERE finished_at IS NULL AND locked_by_id IS NULL AND scheduled_at <= $1
 		AND job_class = ANY($2::text[])
+		AND NOT coalesce(queue_name = ANY($5::text[]), false)
+		AND NOT coalesce(labels && $6::text[], false)
 		%s
 	ORDER BY %s priority ASC NULLS LAST, scheduled_at, id
 	LIMIT $3
@@ -68,17 +75,17 @@ const asyncCommit = `
 
 var (
 	claimAnySQL     = fmt.Sprintf(claimSQL, "", "", asyncCommit)
-	claimIncludeSQL = fmt.Sprintf(claimSQL, "AND queue_name = ANY($5::text[])", "", asyncCommit)
+	claimIncludeSQL = fmt.Sprintf(claimSQL, "AND queue_name = ANY($7::text[])", "", asyncCommit)
 	claimExcludeSQL = fmt.Sprintf(claimSQL,
-		"AND (queue_name IS NULL OR NOT queue_name = ANY($5::text[]))", "", asyncCommit)
-	claimOrderedSQL = fmt.Sprintf(claimSQL, "AND queue_name = ANY($5::text[])",
-		"array_position($5::text[], queue_name),", asyncCommit)
+		"AND (queue_name IS NULL OR NOT queue_name = ANY($7::text[]))", "", asyncCommit)
+	claimOrderedSQL = fmt.Sprintf(claimSQL, "AND queue_name = ANY($7::text[])",
+		"array_position($7::text[], queue_name),", asyncCommit)
 )
 
 // Claim locks up to p.Limit jobs for p.ProcessID and returns them in claim
 // order: priority, then scheduled time, then id.
 func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
-	args := []any{p.Now, p.Kinds, p.Limit, p.ProcessID}
+	args := []any{p.Now, p.Kinds, p.Limit, p.ProcessID, p.PausedQueues, p.PausedLabels}
 	query := claimAnySQL
 	switch {
 	case p.Queues == nil:

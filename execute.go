@@ -26,7 +26,7 @@ func (c *Client) execute(workCtx context.Context, j *jobsql.ClaimedJob,
 	startedAt time.Time) jobsql.Completion {
 	h := c.handler(j.Kind)
 	attempt := int(j.Executions) + 1
-	ctx := workCtx
+	ctx := withRunningJob(workCtx, c, j.ID)
 	if h.cfg.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, h.cfg.timeout)

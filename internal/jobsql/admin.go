@@ -122,17 +122,17 @@ func escapeLike(s string) string {
 
 // AdminJob is one good_jobs row with its derived state.
 type AdminJob struct {
-	ID, ActiveJobID                     uuid.UUID
-	Kind, Queue, State, Error           string
-	Priority, ExecutionsCount           int32
-	Args                                []byte
-	Labels                              []string
-	ScheduledAt, CreatedAt, UpdatedAt   time.Time
-	PerformedAt, FinishedAt, LockedAt   *time.Time
-	LockedByID                          *uuid.UUID
-	ErrorEvent                          *int16
-	CronKey                             *string
-	CronAt                              *time.Time
+	ID, ActiveJobID                   uuid.UUID
+	Kind, Queue, State, Error         string
+	Priority, ExecutionsCount         int32
+	Args                              []byte
+	Labels                            []string
+	ScheduledAt, CreatedAt, UpdatedAt time.Time
+	PerformedAt, FinishedAt, LockedAt *time.Time
+	LockedByID                        *uuid.UUID
+	ErrorEvent                        *int16
+	CronKey                           *string
+	CronAt                            *time.Time
 }
 
 const adminJobColumns = `id, coalesce(active_job_id, id), coalesce(job_class, ''),

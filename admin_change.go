@@ -1,0 +1,181 @@
+package goodjob
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/goodjob-go/goodjob/internal/jobsql"
+)
+
+// Errors of the admin API, wrapped in a *JobActionError for changes by id.
+var (
+	// ErrJobNotFound means no job has the given id.
+	ErrJobNotFound = errors.New("goodjob: job not found")
+	// ErrJobRunning means a worker holds the job (locked_by_id is set), so
+	// it cannot be changed until the attempt ends.
+	ErrJobRunning = errors.New("goodjob: job is running")
+	// ErrJobState means the job's state does not allow the change, such as
+	// retrying a job that succeeded or discarding one that finished.
+	ErrJobState = errors.New("goodjob: job state does not allow this change")
+	// ErrInvalidFilter wraps every rejection of a JobFilter, a cursor, or
+	// of a bulk change with an empty filter.
+	ErrInvalidFilter = errors.New("goodjob: invalid job filter")
+)
+
+// JobActionError reports a change by id that did not happen. Err is one of
+// ErrJobNotFound, ErrJobRunning or ErrJobState, so errors.Is works on it.
+type JobActionError struct {
+	ID     uuid.UUID
+	Action string   // "retry", "discard", "reschedule", "delete" or "get"
+	State  JobState // the job's state when the change was refused; empty if not found
+	Err    error
+}
+
+func (e *JobActionError) Error() string {
+	if e.State == "" {
+		return fmt.Sprintf("%s job %s: %v", e.Action, e.ID, e.Err)
+	}
+	return fmt.Sprintf("%s job %s: %v (state %s)", e.Action, e.ID, e.Err, e.State)
+}
+
+// Unwrap returns the sentinel error.
+func (e *JobActionError) Unwrap() error { return e.Err }
+
+// DiscardedByOperator is the error text DiscardJob and DiscardJobs write
+// on the jobs they discard, in GoodJob's "Class: message" form.
+const DiscardedByOperator = "goodjob.DiscardJobError: discarded by an operator"
+
+var actionNames = map[jobsql.Action]string{
+	jobsql.ActionRetry:      "retry",
+	jobsql.ActionDiscard:    "discard",
+	jobsql.ActionReschedule: "reschedule",
+	jobsql.ActionDelete:     "delete",
+}
+
+// RetryJob runs a discarded job again, now: it clears finished_at,
+// performed_at and the error and sets scheduled_at to now, as GoodJob's
+// retry_job does. The job keeps its executions, so it gets one more attempt
+// under its retry policy before it is discarded again. Only discarded jobs
+// can be retried (otherwise ErrJobState); to run a waiting job sooner, use
+// RescheduleJob.
+func (c *Client) RetryJob(ctx context.Context, id uuid.UUID) error {
+	return c.changeOne(ctx, jobsql.ChangeParams{Action: jobsql.ActionRetry}, id)
+}
+
+// DiscardJob finishes a queued, scheduled or retried job without running
+// it: it sets finished_at, the error DiscardedByOperator and error_event
+// discarded. A finished job returns ErrJobState.
+func (c *Client) DiscardJob(ctx context.Context, id uuid.UUID) error {
+	return c.changeOne(ctx, jobsql.ChangeParams{
+		Action: jobsql.ActionDiscard, Error: DiscardedByOperator,
+	}, id)
+}
+
+// RescheduleJob moves an unfinished job's scheduled_at to at; a time in
+// the past or now runs it as soon as a worker is free. A finished job
+// returns ErrJobState.
+func (c *Client) RescheduleJob(ctx context.Context, id uuid.UUID, at time.Time) error {
+	return c.changeOne(ctx, jobsql.ChangeParams{
+		Action: jobsql.ActionReschedule, At: at.UTC(),
+	}, id)
+}
+
+// DeleteJob deletes a job in any state but running, with its executions.
+func (c *Client) DeleteJob(ctx context.Context, id uuid.UUID) error {
+	return c.changeOne(ctx, jobsql.ChangeParams{Action: jobsql.ActionDelete}, id)
+}
+
+// RetryJobs retries every discarded job that matches f, as RetryJob does,
+// and returns how many it retried. Jobs in other states are left alone.
+func (c *Client) RetryJobs(ctx context.Context, f JobFilter) (int, error) {
+	return c.changeMany(ctx, jobsql.ChangeParams{Action: jobsql.ActionRetry}, f)
+}
+
+// DiscardJobs discards every unfinished job that matches f and no worker
+// holds, as DiscardJob does, and returns how many it discarded.
+func (c *Client) DiscardJobs(ctx context.Context, f JobFilter) (int, error) {
+	return c.changeMany(ctx, jobsql.ChangeParams{
+		Action: jobsql.ActionDiscard, Error: DiscardedByOperator,
+	}, f)
+}
+
+// RescheduleJobs moves every unfinished job that matches f and no worker
+// holds to at, and returns how many it moved.
+func (c *Client) RescheduleJobs(ctx context.Context, f JobFilter, at time.Time) (int, error) {
+	return c.changeMany(ctx, jobsql.ChangeParams{
+		Action: jobsql.ActionReschedule, At: at.UTC(),
+	}, f)
+}
+
+// DeleteJobs deletes every job that matches f and no worker holds, with
+// its executions, and returns how many it deleted. With f.Limit it deletes
+// at most that many, oldest first, so a caller can delete in batches.
+func (c *Client) DeleteJobs(ctx context.Context, f JobFilter) (int, error) {
+	return c.changeMany(ctx, jobsql.ChangeParams{Action: jobsql.ActionDelete}, f)
+}
+
+// changeOne applies a change to one job and explains a refusal.
+func (c *Client) changeOne(ctx context.Context, p jobsql.ChangeParams, id uuid.UUID) error {
+	now := c.now().UTC()
+	p.Filter = jobsql.Filter{Now: now, IDs: []uuid.UUID{id}}
+	n, err := c.apply(ctx, p)
+	if err != nil || n == 1 {
+		return err
+	}
+	// Nothing changed: read the row to say why. A worker may have claimed
+	// it meanwhile, but a claim never makes a refused change allowed.
+	j, err := jobsql.GetJob(ctx, c.db, now, id)
+	aerr := &JobActionError{ID: id, Action: actionNames[p.Action]}
+	switch {
+	case errors.Is(err, jobsql.ErrNoJob):
+		aerr.Err = ErrJobNotFound
+	case err != nil:
+		return fmt.Errorf("goodjob: %s job %s: %w", aerr.Action, id, err)
+	case j.LockedByID != nil:
+		aerr.State, aerr.Err = JobState(j.State), ErrJobRunning
+	default:
+		aerr.State, aerr.Err = JobState(j.State), ErrJobState
+	}
+	return aerr
+}
+
+// changeMany applies a bulk change. An empty filter is refused, so that a
+// forgotten flag cannot delete or discard the whole table.
+func (c *Client) changeMany(ctx context.Context, p jobsql.ChangeParams, f JobFilter) (int, error) {
+	if f.isEmpty() {
+		return 0, fmt.Errorf("%w: a bulk %s needs at least one filter field",
+			ErrInvalidFilter, actionNames[p.Action])
+	}
+	sf, err := f.sql(c.now().UTC())
+	if err != nil {
+		return 0, err
+	}
+	p.Filter, p.Limit, p.SkipLocked = sf, f.Limit, true
+	return c.apply(ctx, p)
+}
+
+// apply runs the change, wakes this Client's pools for jobs it made
+// runnable, and logs it for the audit trail.
+func (c *Client) apply(ctx context.Context, p jobsql.ChangeParams) (int, error) {
+	changed, err := jobsql.Change(ctx, c.db, p)
+	if err != nil {
+		return 0, fmt.Errorf("goodjob: %s jobs: %w", actionNames[p.Action], err)
+	}
+	total := 0
+	for _, ch := range changed {
+		total += ch.Count
+		if p.Action == jobsql.ActionRetry || p.Action == jobsql.ActionReschedule {
+			c.wakeLocal(ch.Queue, ch.ScheduledAt)
+		}
+	}
+	if total > 0 {
+		c.logger.Info("jobs changed by admin", slog.String("action", actionNames[p.Action]),
+			slog.Int("jobs", total))
+	}
+	return total, nil
+}

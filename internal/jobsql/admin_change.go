@@ -1,0 +1,138 @@
+package jobsql
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Action is an operator's change to jobs.
+type Action int
+
+// The admin changes.
+const (
+	// ActionRetry runs a discarded job again now: GoodJob's retry_job.
+	ActionRetry Action = iota + 1
+	// ActionDiscard finishes an unfinished job with an error.
+	ActionDiscard
+	// ActionReschedule moves an unfinished job's scheduled_at.
+	ActionReschedule
+	// ActionDelete removes a job and its executions.
+	ActionDelete
+)
+
+// preconditions says which rows each action may change, on top of not
+// being held by a worker.
+var preconditions = map[Action]string{
+	ActionRetry:      "finished_at IS NOT NULL AND error IS NOT NULL",
+	ActionDiscard:    "finished_at IS NULL",
+	ActionReschedule: "finished_at IS NULL",
+	ActionDelete:     "true",
+}
+
+// ChangeParams describes one admin change.
+type ChangeParams struct {
+	Action Action
+	Filter Filter
+	// Limit caps the rows changed; 0 means every matching row.
+	Limit int
+	// SkipLocked skips rows another transaction holds instead of waiting
+	// for it. Bulk changes skip them; a change by id waits, so that it can
+	// tell a job a worker just claimed from one that does not qualify.
+	SkipLocked bool
+	// At is the new scheduled_at of ActionReschedule, in UTC.
+	At time.Time
+	// Error is the error text ActionDiscard writes.
+	Error string
+}
+
+// Changed counts the jobs a change touched in one queue, with their
+// earliest scheduled_at, so the caller can wake its own pools.
+type Changed struct {
+	Queue       string
+	ScheduledAt time.Time
+	Count       int
+}
+
+// notifySQL wakes the workers of each queue a change made runnable, in the
+// same statement, with the payload enqueue sends.
+const notifySQL = `, length(pg_notify('good_job', json_build_object(
+	'queue_name', queue_name,
+	'scheduled_at', to_char(min(scheduled_at), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+	'count', count(*))::text)::text)`
+
+// changeSQL builds the statement of p: pick the rows, change them, and
+// return one row per queue.
+func changeSQL(p ChangeParams) (string, []any) {
+	q := &query{args: []any{p.Filter.Now}}
+	pick := "SELECT id FROM good_jobs WHERE " + p.Filter.where(q) +
+		" AND locked_by_id IS NULL AND " + preconditions[p.Action] + " ORDER BY created_at, id"
+	if p.Limit > 0 {
+		pick += " LIMIT " + q.arg(p.Limit)
+	}
+	pick += " FOR UPDATE"
+	if p.SkipLocked {
+		pick += " SKIP LOCKED"
+	}
+	var change, notify string
+	switch p.Action {
+	case ActionRetry:
+		change = `UPDATE good_jobs g SET finished_at = NULL, performed_at = NULL, error = NULL,
+			error_event = NULL, scheduled_at = $1, updated_at = $1`
+		notify = notifySQL
+	case ActionReschedule:
+		change = "UPDATE good_jobs g SET scheduled_at = " + q.arg(p.At) + ", updated_at = $1"
+		notify = notifySQL
+	case ActionDiscard:
+		change = "UPDATE good_jobs g SET finished_at = $1, error = " + q.arg(p.Error) +
+			", error_event = " + q.arg(EventDiscarded) + ", updated_at = $1"
+	case ActionDelete:
+		return deleteSQL(pick), q.args
+	}
+	sql := "WITH picked AS (" + pick + "), upd AS (" + change +
+		" FROM picked p WHERE g.id = p.id RETURNING g.queue_name, g.scheduled_at)" +
+		" SELECT coalesce(queue_name, ''), min(scheduled_at), count(*)" + notify +
+		" FROM upd GROUP BY queue_name"
+	return sql, q.args
+}
+
+// deleteSQL removes the picked jobs and every execution of them.
+func deleteSQL(pick string) string {
+	return "WITH picked AS (" + pick + `), del AS (
+	DELETE FROM good_jobs g USING picked p WHERE g.id = p.id
+	RETURNING coalesce(g.active_job_id, g.id) AS active_job_id, g.queue_name, g.scheduled_at
+), ex AS (
+	DELETE FROM good_job_executions e USING del WHERE e.active_job_id = del.active_job_id
+)
+SELECT coalesce(queue_name, ''), min(scheduled_at), count(*) FROM del GROUP BY queue_name`
+}
+
+// Change applies p in one statement and returns what it changed per queue.
+func Change(ctx context.Context, db DBTX, p ChangeParams) ([]Changed, error) {
+	sql, args := changeSQL(p)
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("change jobs: %w", err)
+	}
+	defer rows.Close()
+	var out []Changed
+	for rows.Next() {
+		var c Changed
+		var sched *time.Time
+		dest := []any{&c.Queue, &sched, &c.Count}
+		if p.Action == ActionRetry || p.Action == ActionReschedule {
+			dest = append(dest, new(int))
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, fmt.Errorf("change jobs: scan: %w", err)
+		}
+		if sched != nil {
+			c.ScheduledAt = *sched
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("change jobs: %w", err)
+	}
+	return out, nil
+}

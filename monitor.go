@@ -1,0 +1,82 @@
+package goodjob
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/goodjob-go/goodjob/internal/jobsql"
+)
+
+// Process is one registered worker process, as [Client.Processes] lists it.
+type Process struct {
+	ID          uuid.UUID
+	Hostname    string
+	PID         int
+	Queues      string
+	Threads     int
+	StartedAt   time.Time
+	HeartbeatAt time.Time
+	// State is the process row's JSON state, as the process wrote it; GoodJob
+	// for Rails processes write their own fields.
+	State json.RawMessage
+}
+
+// Processes lists the processes registered in good_job_processes, newest
+// first, including those of GoodJob for Rails sharing the database.
+func (c *Client) Processes(ctx context.Context) ([]Process, error) {
+	rows, err := jobsql.ListProcesses(ctx, c.db)
+	if err != nil {
+		return nil, fmt.Errorf("goodjob: %w", err)
+	}
+	out := make([]Process, len(rows))
+	for i, r := range rows {
+		var s struct {
+			Hostname string `json:"hostname"`
+			PID      int    `json:"pid"`
+			Queues   string `json:"queues"`
+			Threads  int    `json:"threads"`
+		}
+		// A state this library did not write may lack or mistype fields;
+		// the row is still listed.
+		_ = json.Unmarshal(r.State, &s)
+		out[i] = Process{
+			ID: r.ID, Hostname: s.Hostname, PID: s.PID, Queues: s.Queues, Threads: s.Threads,
+			StartedAt: r.CreatedAt, HeartbeatAt: r.UpdatedAt, State: r.State,
+		}
+	}
+	return out, nil
+}
+
+// MinuteCount is how many jobs finished in one minute: succeeded, and
+// discarded (retries exhausted or discarded on purpose).
+type MinuteCount struct {
+	Minute    time.Time
+	Succeeded int64
+	Discarded int64
+}
+
+// FinishedPerMinute returns the jobs finished in each minute of the last
+// window, oldest first, with a zero entry for every minute without any.
+func (c *Client) FinishedPerMinute(ctx context.Context, window time.Duration) ([]MinuteCount,
+	error) {
+	now := c.now().UTC().Truncate(time.Minute)
+	since := now.Add(-window + time.Minute)
+	rows, err := jobsql.FinishedPerMinute(ctx, c.db, since)
+	if err != nil {
+		return nil, fmt.Errorf("goodjob: %w", err)
+	}
+	byMinute := make(map[time.Time]jobsql.MinuteCount, len(rows))
+	for _, r := range rows {
+		byMinute[r.Minute.UTC()] = r
+	}
+	var out []MinuteCount
+	for m := since; !m.After(now); m = m.Add(time.Minute) {
+		r := byMinute[m]
+		out = append(out, MinuteCount{Minute: m, Succeeded: r.Succeeded, Discarded: r.Discarded})
+	}
+	return out, nil
+}

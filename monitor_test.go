@@ -1,0 +1,62 @@
+package goodjob_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/goodjob-go/goodjob"
+	"github.com/goodjob-go/goodjob/internal/testdb"
+)
+
+func TestProcesses(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	c := newClient(t, db.Pool, goodjob.Config{Queues: "a:2;b:3"})
+	start(t, c)
+	ps, err := c.Processes(t.Context())
+	require.NoError(t, err)
+	require.Len(t, ps, 1)
+	require.Equal(t, c.ProcessID(), ps[0].ID)
+	require.Equal(t, "a:2;b:3", ps[0].Queues)
+	require.Equal(t, 5, ps[0].Threads)
+	require.NotZero(t, ps[0].PID)
+	require.WithinDuration(t, time.Now(), ps[0].HeartbeatAt, time.Minute)
+}
+
+func TestFinishedPerMinute(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := testdb.New(t)
+	c := newClient(t, db.Pool, goodjob.Config{})
+	now := time.Now().UTC()
+	_, err := db.Pool.Exec(ctx, `INSERT INTO good_jobs (queue_name, serialized_params,
+		scheduled_at, created_at, updated_at, finished_at, error, job_class)
+		SELECT 'default', '{}', $1::timestamp, $1, $1, $1::timestamp - make_interval(mins => i % 3),
+			CASE WHEN i % 4 = 0 THEN 'E: x' END, 'Done'
+		FROM generate_series(1, 12) AS i`, now)
+	require.NoError(t, err)
+	_, err = db.Pool.Exec(ctx, `INSERT INTO good_jobs (queue_name, serialized_params,
+		scheduled_at, created_at, updated_at, finished_at, job_class)
+		VALUES ('default', '{}', $1::timestamp, $1, $1, $1::timestamp - interval '2 hours', 'Old')`, now)
+	require.NoError(t, err)
+
+	points, err := c.FinishedPerMinute(ctx, time.Hour)
+	require.NoError(t, err)
+	require.Len(t, points, 60)
+	var succeeded, discarded int64
+	for _, p := range points {
+		succeeded += p.Succeeded
+		discarded += p.Discarded
+	}
+	require.EqualValues(t, 9, succeeded)
+	require.EqualValues(t, 3, discarded)
+	for _, p := range points {
+		if p.Minute.Equal(now.Truncate(time.Minute)) {
+			require.EqualValues(t, 4, p.Succeeded+p.Discarded, "i%%3 == 0: 3, 6, 9, 12")
+			return
+		}
+	}
+	t.Fatalf("no point for the minute of %v", now)
+}

@@ -80,3 +80,17 @@ func (c *Client) FinishedPerMinute(ctx context.Context, window time.Duration) ([
 	}
 	return out, nil
 }
+
+// CountJobs counts the jobs that f selects, up to limit: a result equal to
+// limit means "limit or more". It ignores f.Limit and f.After.
+func (c *Client) CountJobs(ctx context.Context, f JobFilter, limit int) (int64, error) {
+	sf, err := f.sql(c.now().UTC())
+	if err != nil {
+		return 0, err
+	}
+	n, err := jobsql.CountJobs(ctx, c.db, sf, limit)
+	if err != nil {
+		return 0, fmt.Errorf("goodjob: %w", err)
+	}
+	return n, nil
+}

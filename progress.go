@@ -75,3 +75,39 @@ func SetResult(ctx context.Context, v any) error {
 	}
 	return nil
 }
+
+// JobStatus is what a job tells watchers about itself: its state, the
+// progress and result it reported with SetProgress and SetResult, and its
+// last error. The dashboard serves it as JSON for users' own pages.
+type JobStatus struct {
+	ID       uuid.UUID       `json:"id"`
+	Kind     string          `json:"kind"`
+	Status   JobState        `json:"status"`
+	Progress *float64        `json:"progress"`
+	Message  string          `json:"message"`
+	Result   json.RawMessage `json:"result"`
+	Error    string          `json:"error"`
+}
+
+// Status returns the job's JobStatus, or an error wrapping ErrJobNotFound.
+func (c *Client) Status(ctx context.Context, id uuid.UUID) (*JobStatus, error) {
+	row, err := jobsql.GetStatus(ctx, c.db, c.now().UTC(), id)
+	if errors.Is(err, jobsql.ErrNoJob) {
+		return nil, fmt.Errorf("%w: %s", ErrJobNotFound, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("goodjob: %w", err)
+	}
+	s := &JobStatus{ID: id, Kind: row.Kind, Status: JobState(row.State), Error: row.Error,
+		Result: row.Result}
+	if len(row.Progress) > 0 {
+		var p struct {
+			Percent *float64 `json:"percent"`
+			Message string   `json:"message"`
+		}
+		if err := json.Unmarshal(row.Progress, &p); err == nil {
+			s.Progress, s.Message = p.Percent, p.Message
+		}
+	}
+	return s, nil
+}

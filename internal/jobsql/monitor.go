@@ -56,3 +56,18 @@ func FinishedPerMinute(ctx context.Context, db DBTX, since time.Time) ([]MinuteC
 	}
 	return out, nil
 }
+
+// CountJobs counts the jobs matching f, reading at most limit of them, so a
+// count over a huge selection stays cheap: a result equal to limit means
+// "limit or more".
+func CountJobs(ctx context.Context, db DBTX, f Filter, limit int) (int64, error) {
+	q := &query{args: []any{f.Now}}
+	where := f.where(q)
+	sql := "SELECT count(*) FROM (SELECT 1 FROM good_jobs WHERE " + where +
+		" LIMIT " + q.arg(limit) + ") AS matching"
+	var n int64
+	if err := db.QueryRow(ctx, sql, q.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count jobs: %w", err)
+	}
+	return n, nil
+}

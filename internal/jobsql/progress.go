@@ -1,8 +1,11 @@
 package jobsql
 
 import (
+	"errors"
+
 	"context"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"time"
 
 	"github.com/google/uuid"
@@ -52,4 +55,27 @@ func SetResult(ctx context.Context, db DBTX, id uuid.UUID, v []byte) (bool, erro
 		return false, fmt.Errorf("set result of job %s: %w", id, err)
 	}
 	return tag.RowsAffected() == 1, nil
+}
+
+// StatusRow is what a job reports about itself to watchers.
+type StatusRow struct {
+	Kind, State, Error string
+	Progress, Result   []byte
+}
+
+// GetStatus reads a job's state, progress, result and error, or ErrNoJob.
+func GetStatus(ctx context.Context, db DBTX, now time.Time, id uuid.UUID) (StatusRow, error) {
+	var s StatusRow
+	err := db.QueryRow(ctx, `SELECT coalesce(job_class, ''), `+stateSQL+`,
+		coalesce(error, ''), serialized_params->'goodjob_progress',
+		serialized_params->'goodjob_result'
+		FROM good_jobs WHERE id = $2`, now, id).
+		Scan(&s.Kind, &s.State, &s.Error, &s.Progress, &s.Result)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, ErrNoJob
+	}
+	if err != nil {
+		return s, fmt.Errorf("get status of job %s: %w", id, err)
+	}
+	return s, nil
 }

@@ -1,0 +1,275 @@
+package dashboard_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goodjob-go/goodjob"
+	"github.com/goodjob-go/goodjob/dashboard"
+	"github.com/goodjob-go/goodjob/internal/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+type mailArgs struct {
+	To string `json:"to"`
+}
+
+func (mailArgs) Kind() string { return "MailJob" }
+
+// xss is an argument that would run script if the dashboard did not escape.
+const xss = `<script>window.xssRan = true</script><img src=x onerror="window.xssRan=true">`
+
+// fixture is a dashboard on a fresh schema, served over HTTP.
+type fixture struct {
+	t      *testing.T
+	db     *testdb.DB
+	client *goodjob.Client
+	srv    *httptest.Server
+	http   *http.Client
+}
+
+func allowAll(http.ResponseWriter, *http.Request) bool { return true }
+
+func setup(t *testing.T, cfg dashboard.Config) *fixture {
+	t.Helper()
+	db := testdb.New(t)
+	c, err := goodjob.New(db.Pool, goodjob.Config{
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	require.NoError(t, err)
+	if cfg.BasePath == "" {
+		cfg.BasePath = "/admin/jobs"
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	mux := http.NewServeMux()
+	mux.Handle(cfg.BasePath+"/", dashboard.New(c, cfg))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	jar, _ := cookiejar.New(nil)
+	hc := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	return &fixture{t: t, db: db, client: c, srv: srv, http: hc}
+}
+
+func (f *fixture) url(path string) string { return f.srv.URL + "/admin/jobs" + path }
+
+// get fetches a page and returns its status and body.
+func (f *fixture) get(path string) (int, string) {
+	f.t.Helper()
+	resp, err := f.http.Get(f.url(path))
+	require.NoError(f.t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(f.t, err)
+	return resp.StatusCode, string(b)
+}
+
+var tokenRE = regexp.MustCompile(`name="csrf_token" value="([^"]+)"`)
+
+// post submits a form with the page's token, as a browser would.
+func (f *fixture) post(path string, form url.Values) *http.Response {
+	f.t.Helper()
+	_, body := f.get("/queues")
+	m := tokenRE.FindStringSubmatch(body)
+	require.NotNil(f.t, m, "no token on the page")
+	form.Set("csrf_token", m[1])
+	return f.postRaw(path, form, nil)
+}
+
+func (f *fixture) postRaw(path string, form url.Values, header http.Header) *http.Response {
+	f.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, f.url(path), strings.NewReader(form.Encode()))
+	require.NoError(f.t, err)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := f.http.Do(req)
+	require.NoError(f.t, err)
+	resp.Body.Close()
+	return resp
+}
+
+func (f *fixture) enqueue(args goodjob.Args, opts ...goodjob.EnqueueOption) uuid.UUID {
+	f.t.Helper()
+	row, err := f.client.Enqueue(context.Background(), args, opts...)
+	require.NoError(f.t, err)
+	return row.ID
+}
+
+func (f *fixture) state(id uuid.UUID) goodjob.JobState {
+	f.t.Helper()
+	j, err := f.client.Job(context.Background(), id)
+	require.NoError(f.t, err)
+	return j.State
+}
+
+func TestAuthorization(t *testing.T) {
+	t.Parallel()
+	f := setup(t, dashboard.Config{})
+	code, body := f.get("/")
+	require.Equal(t, http.StatusForbidden, code)
+	require.Contains(t, body, "AuthorizeFunc")
+
+	g := setup(t, dashboard.Config{AuthorizeFunc: dashboard.BasicAuth("ops", "s3cret")})
+	code, _ = g.get("/")
+	require.Equal(t, http.StatusUnauthorized, code)
+	req, _ := http.NewRequest(http.MethodGet, g.url("/"), nil)
+	req.SetBasicAuth("ops", "wrong")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("WWW-Authenticate"), "Basic")
+	req.SetBasicAuth("ops", "s3cret")
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestPages(t *testing.T) {
+	t.Parallel()
+	f := setup(t, dashboard.Config{AuthorizeFunc: allowAll})
+	id := f.enqueue(mailArgs{To: xss}, goodjob.Queue("mailers"), goodjob.Labels("welcome"))
+	f.enqueue(mailArgs{To: "b@example.com"})
+
+	code, body := f.get("/")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, `data-state="queued">2<`)
+	require.Contains(t, body, "mailers")
+
+	code, body = f.get("/jobs?queue=mailers")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, id.String())
+	require.NotContains(t, body, "b@example.com", "filtered out")
+	require.NotContains(t, body, "<script>window.xssRan", "args are escaped")
+	require.NotContains(t, body, "<img src=x")
+	require.Contains(t, body, "Apply to all 1 matching")
+
+	code, body = f.get("/jobs?label=welcome&q=XSSRAN")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, id.String(), "search ignores case")
+
+	code, body = f.get("/jobs?state=bogus")
+	require.Equal(t, http.StatusBadRequest, code)
+	require.Contains(t, body, "unknown state")
+
+	code, body = f.get("/jobs/" + id.String())
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "MailJob")
+	require.Contains(t, body, "&lt;script&gt;")
+	require.NotContains(t, body, "<script>window")
+
+	code, _ = f.get("/jobs/" + uuid.NewString())
+	require.Equal(t, http.StatusNotFound, code)
+
+	code, body = f.get("/processes")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "No process is running")
+
+	code, _ = f.get("/static/app.css")
+	require.Equal(t, http.StatusOK, code)
+
+	req, _ := http.NewRequest(http.MethodGet, f.url("/jobs"), nil)
+	req.Header.Set("X-Partial", "1")
+	resp, err := f.http.Do(req)
+	require.NoError(t, err)
+	partial, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NotContains(t, string(partial), "<html", "live refresh gets only the content")
+	require.Contains(t, string(partial), "<table")
+}
+
+func TestActions(t *testing.T) {
+	t.Parallel()
+	f := setup(t, dashboard.Config{AuthorizeFunc: allowAll})
+	ctx := context.Background()
+	a := f.enqueue(mailArgs{To: "a"})
+	b := f.enqueue(mailArgs{To: "b"}, goodjob.Queue("bulk"))
+	c := f.enqueue(mailArgs{To: "c"}, goodjob.Queue("bulk"))
+
+	resp := f.post("/jobs/"+a.String()+"/discard", url.Values{})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, goodjob.JobStateDiscarded, f.state(a))
+
+	resp = f.post("/jobs/"+a.String()+"/retry", url.Values{})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Equal(t, goodjob.JobStateQueued, f.state(a))
+
+	resp = f.post("/jobs", url.Values{"action": {"discard"}, "scope": {"all"},
+		"queue": {"bulk"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("Location"), "2+jobs")
+	require.Equal(t, goodjob.JobStateDiscarded, f.state(b))
+	require.Equal(t, goodjob.JobStateDiscarded, f.state(c))
+	require.Equal(t, goodjob.JobStateQueued, f.state(a), "outside the filter")
+
+	resp = f.post("/jobs", url.Values{"action": {"delete"}, "scope": {"selected"},
+		"id": {b.String()}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	_, err := f.client.Job(ctx, b)
+	require.ErrorIs(t, err, goodjob.ErrJobNotFound)
+	require.Equal(t, goodjob.JobStateDiscarded, f.state(c), "not selected")
+
+	resp = f.post("/pauses", url.Values{"action": {"pause"}, "what": {"queue"},
+		"name": {"mailers"}})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	paused, err := f.client.Pauses(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []string{"mailers"}, paused.Queues)
+	_, body := f.get("/queues")
+	require.Contains(t, body, `value="resume"`)
+
+	resp = f.post("/jobs/"+a.String()+"/explode", url.Values{})
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
+
+func TestActions_Forgery(t *testing.T) {
+	t.Parallel()
+	f := setup(t, dashboard.Config{AuthorizeFunc: allowAll})
+	id := f.enqueue(mailArgs{To: "a"})
+	f.get("/") // gets the token cookie
+
+	resp := f.postRaw("/jobs/"+id.String()+"/discard", url.Values{}, nil)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "no token")
+	resp = f.postRaw("/jobs/"+id.String()+"/discard",
+		url.Values{"csrf_token": {strings.Repeat("x", 43)}}, nil)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "wrong token")
+
+	code, body := f.get("/queues")
+	require.Equal(t, http.StatusOK, code, body)
+	token := tokenRE.FindStringSubmatch(body)[1]
+	resp = f.postRaw("/jobs/"+id.String()+"/discard", url.Values{"csrf_token": {token}},
+		http.Header{"Origin": {"https://evil.example"}, "Sec-Fetch-Site": {"cross-site"}})
+	require.Equal(t, http.StatusForbidden, resp.StatusCode, "cross-site")
+	require.Equal(t, goodjob.JobStateQueued, f.state(id))
+}
+
+func TestReadOnly(t *testing.T) {
+	t.Parallel()
+	f := setup(t, dashboard.Config{AuthorizeFunc: allowAll, ReadOnly: true})
+	id := f.enqueue(mailArgs{To: "a"})
+	_, body := f.get("/jobs/" + id.String())
+	require.NotContains(t, body, "<form method=\"post\"")
+	_, body = f.get("/jobs")
+	require.NotContains(t, body, "Apply to")
+	require.Contains(t, body, "read-only")
+
+	resp := f.postRaw("/jobs/"+id.String()+"/discard", url.Values{}, nil)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	require.Equal(t, goodjob.JobStateQueued, f.state(id))
+}

@@ -1,0 +1,139 @@
+package dashboard
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/goodjob-go/goodjob"
+)
+
+// countLimit bounds the "all N matching" count on the jobs page.
+const countLimit = 100_000
+
+type overviewData struct {
+	Stats    *goodjob.Stats
+	Minutes  []goodjob.MinuteCount
+	MaxCount int64
+	Paused   goodjob.Paused
+}
+
+func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	st, err := h.client.Stats(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	minutes, err := h.client.FinishedPerMinute(ctx, time.Hour)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	paused, err := h.client.Pauses(ctx)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d := overviewData{Stats: st, Minutes: minutes, Paused: paused}
+	for _, m := range minutes {
+		d.MaxCount = max(d.MaxCount, m.Succeeded+m.Discarded)
+	}
+	h.render(w, r, "overview", "Overview", d)
+}
+
+type jobsData struct {
+	Filter  goodjob.JobFilter
+	State   string
+	Page    *goodjob.JobPage
+	Count   int64
+	CountAt int64 // countLimit: Count may be more
+	Error   string
+}
+
+// filterFrom reads a job filter from a query string or a form.
+func filterFrom(get func(string) string) (goodjob.JobFilter, error) {
+	f := goodjob.JobFilter{
+		Queue: get("queue"), Kind: get("kind"), Label: get("label"), Search: get("q"),
+		After: get("after"),
+	}
+	if s := get("state"); s != "" {
+		state, err := goodjob.ParseJobState(s)
+		if err != nil {
+			return f, err
+		}
+		f.States = []goodjob.JobState{state}
+	}
+	return f, nil
+}
+
+func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f, err := filterFrom(q.Get)
+	d := jobsData{Filter: f, State: q.Get("state"), CountAt: countLimit}
+	if err != nil {
+		w.WriteHeader(http.StatusBadRequest)
+		d.Error = err.Error()
+		h.render(w, r, "jobs", "Jobs", d)
+		return
+	}
+	if d.Page, err = h.client.Jobs(r.Context(), f); err == nil {
+		d.Count, err = h.client.CountJobs(r.Context(), f, countLimit)
+	}
+	if errors.Is(err, goodjob.ErrInvalidFilter) {
+		w.WriteHeader(http.StatusBadRequest)
+		d.Error = err.Error()
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, "jobs", "Jobs", d)
+}
+
+func (h *handler) job(w http.ResponseWriter, r *http.Request) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		http.Error(w, "not a job id", http.StatusNotFound)
+		return
+	}
+	job, err := h.client.Job(r.Context(), id)
+	if errors.Is(err, goodjob.ErrJobNotFound) {
+		http.Error(w, "no such job", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, "job", "Job "+job.Kind, job)
+}
+
+func (h *handler) processes(w http.ResponseWriter, r *http.Request) {
+	ps, err := h.client.Processes(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, "processes", "Processes", ps)
+}
+
+type queuesData struct {
+	Stats  *goodjob.Stats
+	Paused goodjob.Paused
+}
+
+func (h *handler) queues(w http.ResponseWriter, r *http.Request) {
+	st, err := h.client.Stats(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	paused, err := h.client.Pauses(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, "queues", "Queues and pauses", queuesData{Stats: st, Paused: paused})
+}

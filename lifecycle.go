@@ -70,7 +70,7 @@ func (c *Client) Start(ctx context.Context) error {
 		rs.kinds = append(rs.kinds, kind)
 	}
 	slices.Sort(rs.kinds)
-	rs.completer = newCompleter(c)
+	rs.completer = newCompleter(c, rs)
 	c.run = rs
 
 	rs.listener = notifier.New(notifier.Config{

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/goodjob-go/goodjob/internal/jobsql"
 )
@@ -25,6 +28,7 @@ func (c *Client) sweep(ctx context.Context) {
 	defer t.Stop()
 	for {
 		c.recoverOnce(ctx, logger)
+		c.releaseUnknown(ctx, logger)
 		select {
 		case <-ctx.Done():
 			return
@@ -54,4 +58,44 @@ func (c *Client) recoverOnce(ctx context.Context, logger *slog.Logger) {
 			c.wakePools(rs, "", time.Time{}, true)
 		}
 	}
+}
+
+// releaseUnknown releases jobs this process has had locked for longer than
+// the lease without running them. That happens when a claim committed but
+// its reply was lost with a killed connection: the claim returned an error,
+// so no goroutine runs those jobs, and without this they would stay locked
+// by a live process forever.
+func (c *Client) releaseUnknown(ctx context.Context, logger *slog.Logger) {
+	c.mu.RLock()
+	rs := c.run
+	c.mu.RUnlock()
+	if rs == nil {
+		return
+	}
+	now := c.now().UTC()
+	ids, err := jobsql.LockedBefore(ctx, c.db, c.processID, now.Add(-c.cfg.ProcessLease))
+	if err != nil {
+		if ctx.Err() == nil {
+			logger.Warn("list jobs locked by this process", slog.Any(keyError, err))
+		}
+		return
+	}
+	rs.mu.Lock()
+	unknown := slices.DeleteFunc(ids, func(id uuid.UUID) bool {
+		_, ok := rs.running[id]
+		return ok
+	})
+	rs.mu.Unlock()
+	if len(unknown) == 0 {
+		return
+	}
+	n, err := jobsql.Release(ctx, c.db, c.processID, now, unknown)
+	if err != nil {
+		if ctx.Err() == nil {
+			logger.Warn("release jobs of a lost claim", slog.Any(keyError, err))
+		}
+		return
+	}
+	logger.Warn("released jobs of a lost claim", slog.Int("jobs", n))
+	c.wakePools(rs, "", time.Time{}, true)
 }

@@ -83,3 +83,28 @@ func Recover(ctx context.Context, db DBTX, p RecoverParams) (RecoverResult, erro
 	}
 	return r, nil
 }
+
+// LockedBefore returns the unfinished jobs processID locked before t. A
+// process compares them with the jobs it knows it runs: a claim whose reply
+// was lost to a broken connection may have committed all the same.
+func LockedBefore(ctx context.Context, db DBTX, processID uuid.UUID,
+	t time.Time) ([]uuid.UUID, error) {
+	rows, err := db.Query(ctx, `SELECT id FROM good_jobs
+		WHERE locked_by_id = $1 AND finished_at IS NULL AND locked_at < $2`, processID, t)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs locked by %s: %w", processID, err)
+	}
+	defer rows.Close()
+	var ids []uuid.UUID
+	for rows.Next() {
+		var id uuid.UUID
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("list jobs locked by %s: scan: %w", processID, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list jobs locked by %s: %w", processID, err)
+	}
+	return ids, nil
+}

@@ -3,9 +3,9 @@ package faulttest_test
 import (
 	"bufio"
 	"context"
+	"log/slog"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -77,6 +77,11 @@ func startWorker(t *testing.T, bin string, db *testdb.DB, args ...string) *worke
 
 type testWriter struct{ t testing.TB }
 
+// testLogger sends a Client's warnings to the test's log.
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
@@ -140,4 +145,3 @@ func loadOutcome(t *testing.T, pool *pgxpool.Pool) outcome {
 	return o
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }

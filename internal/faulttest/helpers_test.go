@@ -144,4 +144,3 @@ func loadOutcome(t *testing.T, pool *pgxpool.Pool) outcome {
 		&o.RanTwice, &o.RanMore))
 	return o
 }
-

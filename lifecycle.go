@@ -178,6 +178,9 @@ func (c *Client) drain(ctx context.Context, rs *runState) (int, error) {
 		return 0, err
 	}
 	n, rerr := jobsql.Release(cleanup, c.db, c.processID, c.now().UTC(), ids)
+	if rerr == nil && n > 0 {
+		rerr = jobsql.NotifyQueues(cleanup, c.db, ids)
+	}
 	if rerr != nil {
 		c.logger.Error("release jobs at stop", slog.Int("jobs", len(ids)),
 			slog.Any(keyError, rerr))

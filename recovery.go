@@ -96,6 +96,9 @@ func (c *Client) releaseUnknown(ctx context.Context, logger *slog.Logger) {
 		}
 		return
 	}
+	if err := jobsql.NotifyQueues(ctx, c.db, unknown); err != nil && ctx.Err() == nil {
+		logger.Warn("notify queues of released jobs", slog.Any(keyError, err))
+	}
 	logger.Warn("released jobs of a lost claim", slog.Int("jobs", n))
 	c.wakePools(rs, "", time.Time{}, true)
 }

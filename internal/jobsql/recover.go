@@ -29,8 +29,9 @@ type RecoverResult struct {
 }
 
 // recoverSQL deletes stale process rows and releases their jobs in one
-// statement, recording an interrupted execution for each and counting the
-// run as an attempt in serialized_params.executions. Every sub-statement
+// statement, recording an interrupted execution for each, counting the run
+// as an attempt in serialized_params.executions, and waking the workers of
+// each queue that got jobs back (delivered on commit). Every sub-statement
 // sees the snapshot taken before the DELETE, so the orphan test (no process
 // row) cannot see the deletions and the dead CTE is named explicitly.
 //
@@ -69,15 +70,20 @@ WITH dead AS (
 		r.serialized_params, r.scheduled_at, $3, $4, 0, r.locked_by_id, $3 - r.started_at
 	FROM released r
 	RETURNING 1
+), woken AS (
+	SELECT pg_notify('good_job', json_build_object('queue_name', queue_name)::text)
+	FROM (SELECT DISTINCT queue_name FROM released) q
 )
-SELECT (SELECT count(*) FROM dead), (SELECT count(*) FROM recorded)`
+SELECT (SELECT count(*) FROM dead), (SELECT count(*) FROM recorded),
+	(SELECT count(*) FROM woken)`
 
 // Recover releases the jobs of processes that stopped heartbeating and
 // deletes their rows.
 func Recover(ctx context.Context, db DBTX, p RecoverParams) (RecoverResult, error) {
 	var r RecoverResult
+	var queues int
 	err := db.QueryRow(ctx, recoverSQL, p.Self, p.StaleBefore, p.Now, p.Error).
-		Scan(&r.Processes, &r.Jobs)
+		Scan(&r.Processes, &r.Jobs, &queues)
 	if err != nil {
 		return RecoverResult{}, fmt.Errorf("recover jobs of dead processes: %w", err)
 	}
@@ -107,4 +113,16 @@ func LockedBefore(ctx context.Context, db DBTX, processID uuid.UUID,
 		return nil, fmt.Errorf("list jobs locked by %s: %w", processID, err)
 	}
 	return ids, nil
+}
+
+// NotifyQueues wakes the workers of every queue that holds one of ids,
+// once per queue, after jobs were handed back to the queue.
+func NotifyQueues(ctx context.Context, db DBTX, ids []uuid.UUID) error {
+	_, err := db.Exec(ctx, `SELECT pg_notify('good_job',
+		json_build_object('queue_name', queue_name)::text)
+		FROM (SELECT DISTINCT queue_name FROM good_jobs WHERE id = ANY($1)) q`, ids)
+	if err != nil {
+		return fmt.Errorf("notify queues of %d jobs: %w", len(ids), err)
+	}
+	return nil
 }

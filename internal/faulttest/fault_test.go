@@ -76,8 +76,11 @@ func TestFault_TerminateBackends(t *testing.T) {
 	bin := buildWorker(t)
 	enqueueFaultJobs(t, db, jobs, 50)
 	app := "goodjob-fault-" + db.Schema
-	startWorker(t, bin, db, "-queues", "*:10", "-app", app)
-	startWorker(t, bin, db, "-queues", "*:10", "-app", app)
+	// No process dies here: a long lease keeps a worker that is slow to
+	// heartbeat on a busy machine from being judged dead by the other.
+	args := []string{"-queues", "*:10", "-app", app, "-lease", "10s"}
+	startWorker(t, bin, db, args...)
+	startWorker(t, bin, db, args...)
 
 	for i, at := range []int{300, 800} {
 		waitCount(t, db.Pool, at, 60*time.Second, finishedSQL)

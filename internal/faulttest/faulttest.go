@@ -89,8 +89,8 @@ func (w *Worker) sleep(ctx context.Context, a Args) error {
 // Register adds the fault job's worker to c, with quick retries so that
 // runs broken by a killed connection come back at once.
 func Register(c *goodjob.Client, pool *pgxpool.Pool, pid int) error {
-	return goodjob.Register[Args](c, &Worker{Pool: pool, PID: pid},
-		goodjob.Retry(goodjob.RetryPolicy{Attempts: 25, Wait: goodjob.Fixed(20 * time.Millisecond)}))
+	policy := goodjob.RetryPolicy{Attempts: 25, Wait: goodjob.Fixed(20 * time.Millisecond)}
+	return goodjob.Register[Args](c, &Worker{Pool: pool, PID: pid}, goodjob.Retry(policy))
 }
 
 // ReadyLine is what the worker program prints once started, followed by

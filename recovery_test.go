@@ -129,3 +129,31 @@ func TestRecovery_Orphans(t *testing.T) {
 	default:
 	}
 }
+
+// TestRecovery_LostClaim: a job locked by this very process that no
+// goroutine runs (its claim committed but the reply was lost with a killed
+// connection) is released once it has been locked longer than the lease.
+func TestRecovery_LostClaim(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := testdb.New(t)
+	c := newClient(t, db.Pool, goodjob.Config{
+		HeartbeatInterval: 50 * time.Millisecond, ProcessLease: time.Second, PollInterval: -1,
+	})
+	ran := make(chan noopArgs, 1)
+	require.NoError(t, goodjob.Register(c, recorder(ran)))
+	start(t, c)
+	row, err := c.Enqueue(ctx, noopArgs{N: 9}, goodjob.Wait(time.Hour))
+	require.NoError(t, err)
+	_, err = db.Pool.Exec(ctx, `UPDATE good_jobs SET locked_by_id = $2,
+		scheduled_at = (now() AT TIME ZONE 'utc') - interval '1 hour',
+		locked_at = (now() AT TIME ZONE 'utc') - interval '1 hour' WHERE id = $1`,
+		row.ID, c.ProcessID())
+	require.NoError(t, err)
+
+	require.Equal(t, 9, waitFor(t, ran, 10*time.Second, "released job").N)
+	s := waitFinished(t, db.Pool, row.ID)
+	require.Nil(t, s.Error)
+	n, _ := paramsExecutions(t, db.Pool, row.ID)
+	require.Zero(t, n, "a job that never ran used no attempt")
+}

@@ -24,6 +24,7 @@ const (
 
 type completer struct {
 	c      *Client
+	rs     *runState
 	logger *slog.Logger
 
 	mu      sync.Mutex
@@ -37,10 +38,10 @@ type completer struct {
 	done   chan struct{}
 }
 
-func newCompleter(c *Client) *completer {
+func newCompleter(c *Client, rs *runState) *completer {
 	ctx, cancel := context.WithCancel(context.Background())
 	cp := &completer{
-		c: c, logger: c.logger.With(slog.String("component", "completer")),
+		c: c, rs: rs, logger: c.logger.With(slog.String("component", "completer")),
 		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 	}
 	cp.cond = sync.NewCond(&cp.mu)
@@ -48,7 +49,9 @@ func newCompleter(c *Client) *completer {
 }
 
 // add queues one completion. It reports false once the completer is
-// closed; the caller's job then stays locked until Stop releases it.
+// closed; the caller's job then stays locked until Stop releases it. A job
+// stays tracked as running until its completion is written, so Stop
+// releases the jobs whose outcome never reached the database.
 func (cp *completer) add(comp jobsql.Completion) bool {
 	cp.mu.Lock()
 	defer cp.mu.Unlock()
@@ -111,14 +114,17 @@ func (cp *completer) write(batch []jobsql.Completion) {
 		n, err := jobsql.Complete(ctx, cp.c.db, cp.c.processID, cp.c.now().UTC(), batch)
 		cancel()
 		if err == nil {
+			for _, comp := range batch {
+				cp.rs.untrack(comp.ID)
+				if comp.NextAt != nil {
+					// A retry or snooze: let the pools of its queue keep its
+					// time, as they would for a job enqueued for later.
+					cp.c.wakePools(cp.rs, comp.Queue, *comp.NextAt, false)
+				}
+			}
 			if n < len(batch) {
 				cp.logger.Warn("jobs were no longer locked by this process",
 					slog.Int("lost", len(batch)-n), slog.Int("batch", len(batch)))
-			}
-			for _, comp := range batch {
-				if comp.NextAt != nil {
-					cp.c.wakeLocal(comp.Queue, *comp.NextAt)
-				}
 			}
 			return
 		}

@@ -16,6 +16,7 @@ const (
 	PollIntervalDefault      = 10 * time.Second
 	ShutdownTimeoutDefault   = 25 * time.Second
 	HeartbeatIntervalDefault = 10 * time.Second
+	ProcessLeaseDefault      = 30 * time.Second
 	// MaxQueueNameLength bounds a queue name, in bytes.
 	MaxQueueNameLength = 128
 )
@@ -43,6 +44,11 @@ type Config struct {
 	// HeartbeatInterval is how often the process row is refreshed.
 	// Default 10s.
 	HeartbeatInterval time.Duration
+
+	// ProcessLease is how old a process's heartbeat may get before other
+	// processes consider it gone and release its jobs. It must be longer
+	// than HeartbeatInterval. Default 30s.
+	ProcessLease time.Duration
 
 	// Retry is the policy of every kind that sets none of its own.
 	// Default: 5 attempts with Polynomial waits.
@@ -73,6 +79,9 @@ func (cfg Config) withDefaults() Config {
 	if cfg.HeartbeatInterval == 0 {
 		cfg.HeartbeatInterval = HeartbeatIntervalDefault
 	}
+	if cfg.ProcessLease == 0 {
+		cfg.ProcessLease = ProcessLeaseDefault
+	}
 	if cfg.Retry.Attempts == 0 && cfg.Retry.Wait == nil {
 		cfg.Retry = DefaultRetryPolicy()
 	}
@@ -92,6 +101,10 @@ func (cfg Config) validate() error {
 	if cfg.HeartbeatInterval < 0 {
 		return fmt.Errorf("goodjob: Config.HeartbeatInterval is %s, want 0 or more",
 			cfg.HeartbeatInterval)
+	}
+	if cfg.ProcessLease <= cfg.HeartbeatInterval {
+		return fmt.Errorf("goodjob: Config.ProcessLease is %s, want more than HeartbeatInterval %s",
+			cfg.ProcessLease, cfg.HeartbeatInterval)
 	}
 	if err := cfg.Retry.validate(); err != nil {
 		return fmt.Errorf("goodjob: Config.Retry: %w", err)

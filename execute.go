@@ -26,25 +26,45 @@ func (c *Client) execute(workCtx context.Context, j *jobsql.ClaimedJob,
 	startedAt time.Time) jobsql.Completion {
 	h := c.handler(j.Kind)
 	attempt := int(j.Executions) + 1
+	info := newJobInfo(j, attempt)
+	comp := jobsql.Completion{
+		ID: j.ID, ScheduledAt: j.ScheduledAt, StartedAt: startedAt, Queue: j.Queue,
+	}
+	if attempt > h.maxAttempts(c.cfg.Retry) {
+		// Interrupted runs (a crashed process) counted as attempts and used
+		// them all up: the job is given up without running again.
+		comp.EndedAt = c.now().UTC()
+		c.exhausted(workCtx, &comp, h, info, ErrInterrupted)
+		return comp
+	}
 	ctx := withRunningJob(workCtx, c, j.ID)
 	if h.cfg.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, h.cfg.timeout)
 		defer cancel()
+		defer c.watchOverrun(ctx, info)()
 	}
-	err := c.invoke(ctx, h, j, attempt)
-	comp := jobsql.Completion{
-		ID: j.ID, ScheduledAt: j.ScheduledAt, StartedAt: startedAt, EndedAt: c.now().UTC(),
-		Queue: j.Queue,
-	}
-	c.decide(&comp, h, j, attempt, err, workCtx.Err() != nil)
+	err := c.invoke(ctx, h, info, j)
+	comp.EndedAt = c.now().UTC()
+	c.decide(workCtx, &comp, h, info, err)
 	return comp
+}
+
+func newJobInfo(j *jobsql.ClaimedJob, attempt int) *JobInfo {
+	info := &JobInfo{
+		ID: j.ID, Kind: j.Kind, Queue: j.Queue, Attempt: attempt, Args: j.Args,
+		Labels: j.Labels, ScheduledAt: j.ScheduledAt,
+	}
+	if j.Priority != nil {
+		info.Priority = int(*j.Priority)
+	}
+	return info
 }
 
 // invoke calls the worker inside the middleware chain and turns a panic
 // into a *PanicError.
-func (c *Client) invoke(ctx context.Context, h *handler, j *jobsql.ClaimedJob,
-	attempt int) (err error) {
+func (c *Client) invoke(ctx context.Context, h *handler, info *JobInfo,
+	j *jobsql.ClaimedJob) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = &PanicError{Value: r, Stack: strings.Split(string(debug.Stack()), "\n")}
@@ -54,17 +74,7 @@ func (c *Client) invoke(ctx context.Context, h *handler, j *jobsql.ClaimedJob,
 	if len(h.cfg.middleware) > 0 {
 		mws = append(mws[:len(mws):len(mws)], h.cfg.middleware...)
 	}
-	if len(mws) == 0 {
-		return h.work(ctx, j, attempt)
-	}
-	info := &JobInfo{
-		ID: j.ID, Kind: j.Kind, Queue: j.Queue, Attempt: attempt, Args: j.Args,
-		Labels: j.Labels, ScheduledAt: j.ScheduledAt,
-	}
-	if j.Priority != nil {
-		info.Priority = int(*j.Priority)
-	}
-	next := func(ctx context.Context) error { return h.work(ctx, j, attempt) }
+	next := func(ctx context.Context) error { return h.work(ctx, j, info.Attempt) }
 	for i := len(mws) - 1; i >= 0; i-- {
 		mw, inner := mws[i], next
 		next = func(ctx context.Context) error { return mw(ctx, info, inner) }
@@ -72,9 +82,10 @@ func (c *Client) invoke(ctx context.Context, h *handler, j *jobsql.ClaimedJob,
 	return next(ctx)
 }
 
-// decide fills in the outcome of an attempt that returned err.
-func (c *Client) decide(comp *jobsql.Completion, h *handler, j *jobsql.ClaimedJob,
-	attempt int, err error, shuttingDown bool) {
+// decide fills in the outcome of an attempt that returned err. ctx is the
+// process's work context: cancelled only when Stop gives up waiting.
+func (c *Client) decide(ctx context.Context, comp *jobsql.Completion, h *handler,
+	info *JobInfo, err error) {
 	var (
 		snooze  *snoozeError
 		discard *discardError
@@ -84,7 +95,7 @@ func (c *Client) decide(comp *jobsql.Completion, h *handler, j *jobsql.ClaimedJo
 	case err == nil:
 		comp.Finished = true
 		return
-	case shuttingDown:
+	case ctx.Err() != nil:
 		// The job did not finish because this process is stopping: it goes
 		// back to the queue as it was, for another process to take.
 		setError(comp, jobsql.EventInterrupted, "interrupted: "+formatError(err))
@@ -94,31 +105,52 @@ func (c *Client) decide(comp *jobsql.Completion, h *handler, j *jobsql.ClaimedJo
 		comp.NextAt = &next
 		return
 	case errors.As(err, &discard):
-		comp.Finished = true
-		setError(comp, jobsql.EventDiscarded, formatError(discard.err))
-		c.logJobError(j, attempt, "job discarded", err)
+		c.discard(ctx, comp, info, discard.err, nil)
 		return
 	}
 	if errors.As(err, &panicE) {
 		comp.Backtrace = panicE.Stack
 	}
-	policy := c.cfg.Retry
-	if h.cfg.retry != nil {
-		policy = *h.cfg.retry
-	}
-	if attempt >= policy.Attempts {
-		comp.Finished = true
-		setError(comp, jobsql.EventRetryStopped, formatError(err))
-		c.logJobError(j, attempt, "job failed, no attempts left", err)
+	rule := h.cfg.rule(err)
+	if rule != nil && rule.discard {
+		c.discard(ctx, comp, info, err, rule.onError)
 		return
 	}
-	next := comp.EndedAt.Add(policy.wait(attempt))
+	policy := h.basePolicy(c.cfg.Retry)
+	if rule != nil {
+		policy = rule.policy
+	}
+	if info.Attempt >= policy.Attempts {
+		c.exhausted(ctx, comp, h, info, err)
+		return
+	}
+	next := comp.EndedAt.Add(policy.wait(info.Attempt))
 	comp.NextAt = &next
 	comp.CountExecution = true
 	setError(comp, jobsql.EventRetried, formatError(err))
-	c.logger.Debug("job failed, retrying", slog.String(keyJobID, j.ID.String()),
-		slog.String(keyKind, j.Kind), slog.Int(keyAttempt, attempt),
+	c.logger.Debug("job failed, retrying", slog.String(keyJobID, info.ID.String()),
+		slog.String(keyKind, info.Kind), slog.Int(keyAttempt, info.Attempt),
 		slog.Time("retry_at", next), slog.Any(keyError, err))
+}
+
+// discard ends the job for good with error_event discarded.
+func (c *Client) discard(ctx context.Context, comp *jobsql.Completion, info *JobInfo,
+	err error, fns []JobErrorFunc) {
+	comp.Finished = true
+	setError(comp, jobsql.EventDiscarded, formatError(err))
+	c.logJobError(info, "job discarded", err)
+	c.callErrorFuncs(ctx, fns, info, err)
+}
+
+// exhausted gives the job up after its last attempt, with error_event
+// retry_stopped, and calls the kind's OnExhausted callbacks.
+func (c *Client) exhausted(ctx context.Context, comp *jobsql.Completion, h *handler,
+	info *JobInfo, err error) {
+	comp.Finished = true
+	comp.CountExecution = true
+	setError(comp, jobsql.EventRetryStopped, formatError(err))
+	c.logJobError(info, "job failed, no attempts left", err)
+	c.callErrorFuncs(ctx, h.cfg.onExhausted, info, err)
 }
 
 func setError(comp *jobsql.Completion, event int16, text string) {
@@ -126,21 +158,30 @@ func setError(comp *jobsql.Completion, event int16, text string) {
 	comp.Error = &text
 }
 
-func (c *Client) logJobError(j *jobsql.ClaimedJob, attempt int, msg string, err error) {
-	c.logger.Warn(msg, slog.String(keyJobID, j.ID.String()), slog.String(keyKind, j.Kind),
-		slog.String(keyQueue, j.Queue), slog.Int(keyAttempt, attempt), slog.Any(keyError, err))
+func (c *Client) logJobError(info *JobInfo, msg string, err error) {
+	c.logger.Warn(msg, slog.String(keyJobID, info.ID.String()), slog.String(keyKind, info.Kind),
+		slog.String(keyQueue, info.Queue), slog.Int(keyAttempt, info.Attempt),
+		slog.Any(keyError, err))
 }
 
-// formatError writes an error as GoodJob stores one, "Class: message", with
-// the Go type of the innermost wrapped error standing for the class.
+// formatError writes an error as GoodJob stores one, "Class: message". The
+// Go type of the outermost error in the chain that is not a plain
+// errors.New or fmt.Errorf value stands for the class, since that type is
+// what callers match on; "error" stands in when there is none.
 func formatError(err error) string {
-	inner := err
-	for {
-		u := errors.Unwrap(inner)
-		if u == nil {
-			break
+	return errorClass(err) + ": " + err.Error()
+}
+
+func errorClass(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if e == ErrInterrupted {
+			return "goodjob.ErrInterrupted"
 		}
-		inner = u
+		switch name := fmt.Sprintf("%T", e); name {
+		case "*errors.errorString", "*fmt.wrapError", "*fmt.wrapErrors", "*errors.joinError":
+		default:
+			return name
+		}
 	}
-	return fmt.Sprintf("%T: %s", inner, err.Error())
+	return "error"
 }

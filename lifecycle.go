@@ -73,7 +73,7 @@ func (c *Client) Start(ctx context.Context) error {
 		rs.kinds = append(rs.kinds, kind)
 	}
 	slices.Sort(rs.kinds)
-	rs.completer = newCompleter(c)
+	rs.completer = newCompleter(c, rs)
 	c.run = rs
 	c.refreshPauses(ctx, rs)
 
@@ -97,6 +97,7 @@ func (c *Client) Start(ctx context.Context) error {
 	}
 	c.spawn(rs, func() { c.heartbeat(rs.loopCtx) })
 	c.spawn(rs, func() { c.watchPauses(rs) })
+	c.spawn(rs, func() { c.sweep(rs.loopCtx) })
 
 	select {
 	case <-rs.listener.Ready():
@@ -182,6 +183,9 @@ func (c *Client) drain(ctx context.Context, rs *runState) (int, error) {
 		return 0, err
 	}
 	n, rerr := jobsql.Release(cleanup, c.db, c.processID, c.now().UTC(), ids)
+	if rerr == nil && n > 0 {
+		rerr = jobsql.NotifyQueues(cleanup, c.db, ids)
+	}
 	if rerr != nil {
 		c.logger.Error("release jobs at stop", slog.Int("jobs", len(ids)),
 			slog.Any(keyError, rerr))

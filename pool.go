@@ -114,6 +114,7 @@ func (p *pool) run(ctx context.Context) {
 	p.refreshUpcoming(ctx)
 	fetch := true
 	backoff := time.Duration(0)
+	failures := 0
 	for ctx.Err() == nil {
 		if fetch && backoff == 0 {
 			free := p.spec.Size - int(p.running.Load())
@@ -121,9 +122,12 @@ func (p *pool) run(ctx context.Context) {
 				n, err := p.claim(ctx, free)
 				switch {
 				case err != nil && ctx.Err() == nil:
-					backoff = 100 * time.Millisecond
-					p.logger.Warn("claim jobs", slog.Any("error", err))
+					failures++
+					backoff = claimBackoff(failures)
+					p.logger.Warn("claim jobs", slog.Any("error", err),
+						slog.Duration("retry_in", backoff))
 				case err == nil:
+					failures = 0
 					fetch = n == free
 				}
 			}
@@ -149,6 +153,12 @@ func (p *pool) run(ctx context.Context) {
 			p.refreshUpcoming(ctx)
 		}
 	}
+}
+
+// claimBackoff doubles the wait after each failed claim in a row, from
+// 100ms up to 5s, so a restarting server is not hammered by every pool.
+func claimBackoff(failures int) time.Duration {
+	return min(100*time.Millisecond<<min(failures-1, 6), 5*time.Second)
 }
 
 // arm sets timer for the claim retry or the earliest cached time.
@@ -221,9 +231,7 @@ func (p *pool) start(j *jobsql.ClaimedJob, startedAt time.Time) {
 	go func() {
 		defer p.rs.jobs.Done()
 		comp := p.c.execute(p.rs.workCtx, j, startedAt)
-		if p.rs.completer.add(comp) {
-			p.rs.untrack(j.ID)
-		}
+		p.rs.completer.add(comp)
 		p.running.Add(-1)
 		signal(p.freed)
 	}()

@@ -30,6 +30,9 @@ type workerConfig struct {
 	retry      *RetryPolicy
 	middleware []Middleware
 	defaults   []EnqueueOption
+	// rules are RetryOn and DiscardOn declarations, in order; see retry_rules.go.
+	rules       []errorRule
+	onExhausted []JobErrorFunc
 }
 
 // Timeout cancels the job's context after d.
@@ -82,6 +85,9 @@ func Register[T Args](c *Client, w Worker[T], opts ...WorkerOption) error {
 		if err := h.cfg.retry.validate(); err != nil {
 			return fmt.Errorf("goodjob: Register %s: Retry: %w", kind, err)
 		}
+	}
+	if err := h.cfg.validateRules(); err != nil {
+		return fmt.Errorf("goodjob: Register %s: %w", kind, err)
 	}
 	if h.cfg.timeout < 0 {
 		return fmt.Errorf("goodjob: Register %s: Timeout %s is negative", kind, h.cfg.timeout)

@@ -130,6 +130,10 @@ type Stats struct {
 	// OldestQueuedAge is how long the longest-waiting queued job has been
 	// due; zero when nothing is queued.
 	OldestQueuedAge time.Duration `json:"oldest_queued_age"`
+	// Estimated is set by [Client.Overview]: the succeeded count is the
+	// planner's estimate, FinishedToday may be capped, and per-queue
+	// succeeded counts are left at zero.
+	Estimated bool `json:"estimated,omitempty"`
 }
 
 // QueueStats is the part of [Stats] for one queue.
@@ -159,6 +163,11 @@ func (c *Client) Stats(ctx context.Context) (*Stats, error) {
 	if err != nil {
 		return nil, fmt.Errorf("goodjob: %w", err)
 	}
+	return statsFromRows(now, rows), nil
+}
+
+// statsFromRows adds up per-queue, per-state counts.
+func statsFromRows(now time.Time, rows []jobsql.StatsRow) *Stats {
 	st := &Stats{At: now, States: zeroStates()}
 	for _, r := range rows {
 		if len(st.Queues) == 0 || st.Queues[len(st.Queues)-1].Queue != r.Queue {
@@ -176,5 +185,5 @@ func (c *Client) Stats(ctx context.Context) (*Stats, error) {
 			st.OldestQueuedAge = max(st.OldestQueuedAge, age)
 		}
 	}
-	return st, nil
+	return st
 }

@@ -3,6 +3,7 @@ package goodjob_test
 import (
 	"context"
 	"encoding/json"
+	"io/fs"
 	"os"
 	"regexp"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/goodjob-go/goodjob"
 	"github.com/goodjob-go/goodjob/internal/testdb"
+	"github.com/goodjob-go/goodjob/migrations"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -71,6 +73,7 @@ var wantIndexes = map[string][]string{
 		"index_good_jobs_on_batch_id",
 		"index_good_jobs_on_batch_callback_id",
 		"index_good_jobs_on_labels",
+		"index_good_jobs_on_created_at",
 		"index_good_jobs_on_job_class",
 		"index_good_jobs_on_discarded",
 	},
@@ -137,7 +140,13 @@ func TestMigrate(t *testing.T) {
 		require.NoError(t, err)
 		versions, err = pgx.CollectRows(rows, pgx.RowTo[int32])
 		require.NoError(t, err)
-		require.Equal(t, []int32{1, 2, 3, 4, 5, 6}, versions)
+		files, err := fs.Glob(migrations.FS, "*.sql")
+		require.NoError(t, err)
+		want := make([]int32, len(files))
+		for i := range files {
+			want[i] = int32(i + 1)
+		}
+		require.Equal(t, want, versions, "one row per migration file")
 
 		var appliedAgain time.Time
 		err = db.Pool.QueryRow(ctx,

@@ -60,3 +60,34 @@ func TestFinishedPerMinute(t *testing.T) {
 	}
 	t.Fatalf("no point for the minute of %v", now)
 }
+
+func TestOverview_LargeTableEstimates(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := testdb.New(t)
+	c := newClient(t, db.Pool, goodjob.Config{})
+	_, err := db.Pool.Exec(ctx, `INSERT INTO good_jobs (queue_name, serialized_params,
+		scheduled_at, created_at, updated_at, finished_at, error, job_class)
+		SELECT 'q', '{}', $1::timestamp, $1, $1, $1::timestamp - interval '2 days',
+			CASE WHEN i <= 7 THEN 'E: x' END, 'Done'
+		FROM generate_series(1, 120000) AS i`, time.Now().UTC())
+	require.NoError(t, err)
+	for range 3 {
+		_, err := c.Enqueue(ctx, noopArgs{}, goodjob.Queue("q"))
+		require.NoError(t, err)
+	}
+	_, err = db.Pool.Exec(ctx, "ANALYZE good_jobs")
+	require.NoError(t, err)
+
+	st, err := c.Overview(ctx)
+	require.NoError(t, err)
+	require.True(t, st.Estimated)
+	require.EqualValues(t, 3, st.States[goodjob.JobStateQueued], "exact")
+	require.EqualValues(t, 7, st.States[goodjob.JobStateDiscarded], "exact")
+	require.InEpsilon(t, 119993, st.States[goodjob.JobStateSucceeded], 0.05)
+
+	exact, err := c.Stats(ctx)
+	require.NoError(t, err)
+	require.False(t, exact.Estimated)
+	require.EqualValues(t, 119993, exact.States[goodjob.JobStateSucceeded])
+}

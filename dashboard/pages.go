@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"time"
@@ -10,8 +11,13 @@ import (
 	"github.com/goodjob-go/goodjob"
 )
 
-// countLimit bounds the "all N matching" count on the jobs page.
-const countLimit = 100_000
+// countLimit bounds the "all N matching" count on the jobs page, and
+// countTimeout the time spent on it: a rare match (a search over args) has
+// to read the whole table to be counted, and the page must not wait for it.
+const (
+	countLimit   = 100_000
+	countTimeout = 150 * time.Millisecond
+)
 
 type overviewData struct {
 	Stats    *goodjob.Stats
@@ -22,7 +28,7 @@ type overviewData struct {
 
 func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	st, err := h.client.Stats(ctx)
+	st, err := h.client.Overview(ctx)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -80,7 +86,7 @@ func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.Page, err = h.client.Jobs(r.Context(), f); err == nil {
-		d.Count, err = h.client.CountJobs(r.Context(), f, countLimit)
+		d.Count, err = h.countJobs(r, f)
 	}
 	if errors.Is(err, goodjob.ErrInvalidFilter) {
 		w.WriteHeader(http.StatusBadRequest)
@@ -90,6 +96,18 @@ func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.render(w, r, "jobs", "Jobs", d)
+}
+
+// countJobs counts the filter's jobs, or returns -1 when that takes longer
+// than countTimeout.
+func (h *handler) countJobs(r *http.Request, f goodjob.JobFilter) (int64, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), countTimeout)
+	defer cancel()
+	n, err := h.client.CountJobs(ctx, f, countLimit)
+	if err != nil && ctx.Err() != nil && r.Context().Err() == nil {
+		return -1, nil
+	}
+	return n, err
 }
 
 func (h *handler) job(w http.ResponseWriter, r *http.Request) {
@@ -125,7 +143,7 @@ type queuesData struct {
 }
 
 func (h *handler) queues(w http.ResponseWriter, r *http.Request) {
-	st, err := h.client.Stats(r.Context())
+	st, err := h.client.Overview(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -71,3 +71,57 @@ func CountJobs(ctx context.Context, db DBTX, f Filter, limit int) (int64, error)
 	}
 	return n, nil
 }
+
+// overviewSQL counts what an operator watches without reading finished
+// jobs that succeeded: unfinished rows (few, through the partial indexes on
+// finished_at IS NULL) and discarded rows (through the index on discarded
+// jobs). Succeeded jobs are counted by EstimateRows instead.
+const overviewSQL = `
+SELECT coalesce(queue_name, ''), state, count(*), 0::bigint,
+	min(due) FILTER (WHERE state = 'queued')
+FROM (SELECT queue_name, ` + dueAt + ` AS due, ` + stateSQL + ` AS state
+	FROM good_jobs WHERE finished_at IS NULL) s
+GROUP BY 1, 2
+UNION ALL
+SELECT coalesce(queue_name, ''), 'discarded', count(*),
+	count(*) FILTER (WHERE finished_at >= $2), NULL
+FROM good_jobs WHERE finished_at IS NOT NULL AND error IS NOT NULL
+GROUP BY 1
+ORDER BY 1, 2`
+
+// OverviewStats is Stats without the succeeded rows; see overviewSQL.
+func OverviewStats(ctx context.Context, db DBTX, now, since time.Time) ([]StatsRow, error) {
+	rows, err := db.Query(ctx, overviewSQL, now, since)
+	if err != nil {
+		return nil, fmt.Errorf("count unfinished jobs: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[StatsRow])
+	if err != nil {
+		return nil, fmt.Errorf("count unfinished jobs: %w", err)
+	}
+	return out, nil
+}
+
+// FinishedSince counts the jobs that succeeded since the given time,
+// reading at most limit index entries of the finished_at index.
+func FinishedSince(ctx context.Context, db DBTX, since time.Time, limit int) (int64, error) {
+	var n int64
+	err := db.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM good_jobs
+		WHERE finished_at >= $1 AND error IS NULL LIMIT $2) AS s`, since, limit).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count jobs finished since %s: %w", since, err)
+	}
+	return n, nil
+}
+
+// EstimateRows returns the planner's estimate of good_jobs' row count, or -1
+// when the table was never analyzed.
+func EstimateRows(ctx context.Context, db DBTX) (int64, error) {
+	var n float64
+	err := db.QueryRow(ctx, `SELECT reltuples FROM pg_class
+		WHERE oid = to_regclass('good_jobs')`).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("estimate good_jobs rows: %w", err)
+	}
+	return int64(n), nil
+}

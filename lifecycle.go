@@ -92,6 +92,7 @@ func (c *Client) Start(ctx context.Context) error {
 		}
 	}
 	c.spawn(rs, func() { c.heartbeat(rs.loopCtx) })
+	c.spawn(rs, func() { c.cron.run(rs.loopCtx) })
 
 	select {
 	case <-rs.listener.Ready():

@@ -60,8 +60,9 @@ type CronEntryInfo struct {
 
 // Errors about cron entries.
 var (
-	// ErrInvalidCron wraps every error about an entry of Config.Cron.
-	ErrInvalidCron = errors.New("goodjob: invalid cron entry")
+	// ErrInvalidCron wraps every error New returns about Config.Cron and
+	// Config.CronGracePeriod.
+	ErrInvalidCron = errors.New("goodjob: invalid cron config")
 	// ErrUnknownCronKey is returned for a key that Config.Cron lacks.
 	ErrUnknownCronKey = errors.New("goodjob: unknown cron key")
 )
@@ -141,7 +142,7 @@ func parseCronEntries(entries map[string]CronEntry,
 	for _, key := range keys {
 		e, err := parseCronEntry(key, entries[key], prepare)
 		if err != nil {
-			return nil, fmt.Errorf("goodjob: Config.Cron[%q]: %w", key, err)
+			return nil, fmt.Errorf("%w: Config.Cron[%q]: %w", ErrInvalidCron, key, err)
 		}
 		parsed = append(parsed, e)
 	}
@@ -151,17 +152,17 @@ func parseCronEntries(entries map[string]CronEntry,
 func parseCronEntry(key string, ce CronEntry,
 	prepare func(Args, []EnqueueOption) error) (*cronEntry, error) {
 	if strings.TrimSpace(key) == "" {
-		return nil, fmt.Errorf("%w: key is empty", ErrInvalidCron)
+		return nil, errors.New("key is empty")
 	}
 	sched, err := parseCron(ce.Cron)
 	if err != nil {
-		return nil, fmt.Errorf("%w: cron %q: %w", ErrInvalidCron, ce.Cron, err)
+		return nil, fmt.Errorf("cron %q: %w", ce.Cron, err)
 	}
 	if isNil(ce.Args) {
-		return nil, fmt.Errorf("%w: Args is nil", ErrInvalidCron)
+		return nil, errors.New("Args is nil")
 	}
 	if err := prepare(ce.Args, ce.Options); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidCron, err)
+		return nil, err
 	}
 	return &cronEntry{key: key, entry: ce, schedule: sched}, nil
 }

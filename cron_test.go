@@ -1,0 +1,276 @@
+package goodjob_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/goodjob-go/goodjob"
+	"github.com/goodjob-go/goodjob/internal/testdb"
+)
+
+// settle is how long a test waits for the scheduler to handle a tick.
+const settle = 10 * time.Second
+
+// cronAts returns the cron_at of every row of key, oldest first.
+func cronAts(t testing.TB, pool *pgxpool.Pool, key string) []time.Time {
+	t.Helper()
+	rows, err := pool.Query(context.Background(),
+		`SELECT cron_at FROM good_jobs WHERE cron_key = $1 ORDER BY cron_at`, key)
+	require.NoError(t, err)
+	var ats []time.Time
+	for rows.Next() {
+		var at time.Time
+		require.NoError(t, rows.Scan(&at))
+		ats = append(ats, at.UTC())
+	}
+	require.NoError(t, rows.Err())
+	return ats
+}
+
+// minutes returns every whole minute from first to last, in UTC.
+func minutes(first, last time.Time) []time.Time {
+	var ts []time.Time
+	for at := first; !at.After(last); at = at.Add(time.Minute) {
+		ts = append(ts, at.UTC())
+	}
+	return ts
+}
+
+// cronInfo returns c's info about key.
+func cronInfo(t testing.TB, c *goodjob.Client, key string) goodjob.CronEntryInfo {
+	t.Helper()
+	infos, err := c.CronEntries(t.Context())
+	require.NoError(t, err)
+	for _, info := range infos {
+		if info.Key == key {
+			return info
+		}
+	}
+	t.Fatalf("no cron entry %q", key)
+	panic("unreachable")
+}
+
+// fakeClient makes a Client whose clock is clk.
+func fakeClient(t testing.TB, pool *pgxpool.Pool, clk *goodjob.FakeClock,
+	cfg goodjob.Config) *goodjob.Client {
+	t.Helper()
+	c := newClient(t, pool, cfg)
+	goodjob.UseFakeClock(c, clk)
+	return c
+}
+
+// advance moves clk to at and waits until the n cron entries slept again,
+// which they do only after handling the ticks due by at.
+func advance(t testing.TB, clk *goodjob.FakeClock, at time.Time, n int) {
+	t.Helper()
+	clk.Set(at)
+	require.NoError(t, clk.WaitSleepers(n, settle))
+}
+
+func TestNew_CronErrors(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	tests := []struct {
+		name   string
+		entry  goodjob.CronEntry
+		reason string
+	}{
+		{"Empty", goodjob.CronEntry{Cron: " "}, "expression is empty"},
+		{"ThreeFields", goodjob.CronEntry{Cron: "* * *"}, "expected 5 to 6 fields"},
+		{"SevenFields", goodjob.CronEntry{Cron: "0 0 0 * * * *"}, "expected 5 to 6 fields"},
+		{"MinuteOutOfRange", goodjob.CronEntry{Cron: "61 * * * *"}, "above maximum"},
+		{"BadStep", goodjob.CronEntry{Cron: "*/0 * * * *"}, "step of range should be"},
+		{"UnknownDescriptor", goodjob.CronEntry{Cron: "@fortnightly"}, "unrecognized descriptor"},
+		{"EveryNoDuration", goodjob.CronEntry{Cron: "@every soon"}, `invalid duration "soon"`},
+		{"EverySubSecond", goodjob.CronEntry{Cron: "@every 500ms"}, "whole number of seconds"},
+		{"EveryFraction", goodjob.CronEntry{Cron: "@every 1500ms"}, "whole number of seconds"},
+		{"EveryNegative", goodjob.CronEntry{Cron: "@every -5s"}, "whole number of seconds"},
+		{"UnknownZone", goodjob.CronEntry{Cron: "CRON_TZ=Mars/Olympus 0 6 * * *"},
+			"provided bad location Mars/Olympus"},
+		{"NeverFires", goodjob.CronEntry{Cron: "0 0 30 2 *"}, "matches no time"},
+		{"NilArgs", goodjob.CronEntry{Cron: "@hourly", Args: nil}, "Args is nil"},
+		{"EmptyKind", goodjob.CronEntry{Cron: "@hourly", Args: emptyKindArgs{}}, "empty Kind()"},
+		{"BadQueue", goodjob.CronEntry{Cron: "@hourly", Args: noopArgs{},
+			Options: []goodjob.EnqueueOption{goodjob.Queue("a b")}}, "white space"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.entry.Args == nil && tt.name != "NilArgs" {
+				tt.entry.Args = noopArgs{}
+			}
+			_, err := goodjob.New(db.Pool, goodjob.Config{
+				Cron: map[string]goodjob.CronEntry{"nightly": tt.entry},
+			})
+			require.ErrorIs(t, err, goodjob.ErrInvalidCron)
+			require.ErrorContains(t, err, `Config.Cron["nightly"]`)
+			require.ErrorContains(t, err, tt.reason)
+		})
+	}
+
+	_, err := goodjob.New(db.Pool, goodjob.Config{CronGracePeriod: -time.Second})
+	require.ErrorIs(t, err, goodjob.ErrInvalidCron)
+	require.ErrorContains(t, err, "CronGracePeriod")
+}
+
+// emptyKindArgs has no kind, which enqueue rejects.
+type emptyKindArgs struct{}
+
+func (emptyKindArgs) Kind() string { return "" }
+
+func TestNew_CronAccepts(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	now := time.Date(2025, 6, 1, 10, 7, 30, 0, time.UTC)
+	paris, err := time.LoadLocation("Europe/Paris")
+	require.NoError(t, err)
+	tests := []struct {
+		expr string
+		next time.Time
+	}{
+		{"*/15 * * * *", time.Date(2025, 6, 1, 10, 15, 0, 0, time.UTC)},
+		{"45 */15 * * * *", time.Date(2025, 6, 1, 10, 15, 45, 0, time.UTC)},
+		{"@hourly", time.Date(2025, 6, 1, 11, 0, 0, 0, time.UTC)},
+		{"@daily", time.Date(2025, 6, 2, 0, 0, 0, 0, time.UTC)},
+		{"@every 90s", time.Date(2025, 6, 1, 10, 9, 0, 0, time.UTC)},
+		{"@every 15m", time.Date(2025, 6, 1, 10, 15, 0, 0, time.UTC)},
+		{"CRON_TZ=Europe/Paris 0 6 * * *", time.Date(2025, 6, 2, 6, 0, 0, 0, paris)},
+		{"TZ=Europe/Paris @daily", time.Date(2025, 6, 2, 0, 0, 0, 0, paris)},
+	}
+	for _, tt := range tests {
+		c := fakeClient(t, db.Pool, goodjob.NewFakeClock(now), goodjob.Config{
+			Cron: map[string]goodjob.CronEntry{"k": {Cron: tt.expr, Args: noopArgs{}}},
+		})
+		info := cronInfo(t, c, "k")
+		require.True(t, tt.next.Equal(info.NextAt), "%s: next %s, want %s",
+			tt.expr, info.NextAt, tt.next)
+	}
+}
+
+func TestCron_ThreeClientsOneJobPerTick(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	cfg := goodjob.Config{Cron: map[string]goodjob.CronEntry{
+		"tick": {Cron: "@every 1s", Args: noopArgs{}, Description: "every second"},
+	}}
+	clients := make([]*goodjob.Client, 3)
+	for i := range clients {
+		clients[i] = newClient(t, db.Pool, cfg)
+		start(t, clients[i])
+	}
+	<-time.After(5 * time.Second) // the test's duration, not a synchronisation
+
+	var enqueued, duplicates int64
+	for _, c := range clients {
+		info := cronInfo(t, c, "tick")
+		enqueued += info.Enqueued
+		duplicates += info.Duplicates
+		ctx, cancel := context.WithTimeout(t.Context(), settle)
+		require.NoError(t, c.Stop(ctx))
+		cancel()
+	}
+	ats := cronAts(t, db.Pool, "tick")
+	require.GreaterOrEqual(t, len(ats), 4, "ticks: %v", ats)
+	for i := 1; i < len(ats); i++ {
+		require.Equal(t, time.Second, ats[i].Sub(ats[i-1]), "gap or duplicate: %v", ats)
+	}
+	require.Zero(t, ats[0].Nanosecond(), "ticks fall on whole seconds")
+
+	// Counters are read before Stop, so ticks after the read are not in them.
+	require.LessOrEqual(t, enqueued, int64(len(ats)))
+	require.GreaterOrEqual(t, enqueued, int64(len(ats)-3))
+	require.GreaterOrEqual(t, duplicates, 2*(enqueued-2),
+		"the other two clients tried each tick too")
+}
+
+func TestCron_TimeZoneAcrossDST(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		start time.Time
+		ticks []time.Time // in UTC: 09:00 in Paris is 08:00 in winter, 07:00 in summer
+	}{
+		{"SpringForward", time.Date(2025, 3, 28, 12, 0, 0, 0, time.UTC), []time.Time{
+			time.Date(2025, 3, 29, 8, 0, 0, 0, time.UTC),
+			time.Date(2025, 3, 30, 7, 0, 0, 0, time.UTC),
+			time.Date(2025, 3, 31, 7, 0, 0, 0, time.UTC),
+		}},
+		{"FallBack", time.Date(2025, 10, 24, 12, 0, 0, 0, time.UTC), []time.Time{
+			time.Date(2025, 10, 25, 7, 0, 0, 0, time.UTC),
+			time.Date(2025, 10, 26, 8, 0, 0, 0, time.UTC),
+			time.Date(2025, 10, 27, 8, 0, 0, 0, time.UTC),
+		}},
+	}
+	paris, err := time.LoadLocation("Europe/Paris")
+	require.NoError(t, err)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			db := testdb.New(t)
+			clk := goodjob.NewFakeClock(tt.start)
+			c := fakeClient(t, db.Pool, clk, goodjob.Config{Cron: map[string]goodjob.CronEntry{
+				"report": {Cron: "CRON_TZ=Europe/Paris 0 9 * * *", Args: noopArgs{}},
+			}})
+			start(t, c)
+			require.NoError(t, clk.WaitSleepers(1, settle))
+			for _, tick := range tt.ticks {
+				next := cronInfo(t, c, "report").NextAt
+				require.True(t, tick.Equal(next), "next %s, want %s", next, tick)
+				require.Equal(t, 9, next.In(paris).Hour())
+				advance(t, clk, tick, 1)
+			}
+			require.Equal(t, tt.ticks, cronAts(t, db.Pool, "report"))
+		})
+	}
+}
+
+func TestCron_GracePeriodBackfill(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	t0 := time.Date(2025, 1, 1, 10, 0, 30, 0, time.UTC)
+	clk := goodjob.NewFakeClock(t0)
+	c := fakeClient(t, db.Pool, clk, goodjob.Config{
+		CronGracePeriod: 10 * time.Minute,
+		Cron: map[string]goodjob.CronEntry{
+			"minutely": {Cron: "* * * * *", Args: noopArgs{}},
+		},
+	})
+	at := func(h, m int) time.Time { return time.Date(2025, 1, 1, h, m, 0, 0, time.UTC) }
+
+	// The first start backfills the ten ticks of the grace period.
+	start(t, c)
+	require.NoError(t, clk.WaitSleepers(1, settle))
+	require.Equal(t, minutes(at(9, 51), at(10, 0)), cronAts(t, db.Pool, "minutely"))
+	for m := 1; m <= 3; m++ {
+		advance(t, clk, at(10, m), 1)
+	}
+	require.NoError(t, c.Stop(t.Context()))
+	require.Equal(t, int64(13), cronInfo(t, c, "minutely").Enqueued)
+
+	// Down for three ticks; the restart enqueues them and only them.
+	clk.Set(at(10, 6).Add(30 * time.Second))
+	start(t, c)
+	require.NoError(t, clk.WaitSleepers(1, settle))
+	require.Equal(t, minutes(at(9, 51), at(10, 6)), cronAts(t, db.Pool, "minutely"))
+	info := cronInfo(t, c, "minutely")
+	require.Equal(t, int64(16), info.Enqueued)
+	require.Equal(t, int64(7), info.Duplicates, "10:57 to 10:03 existed already")
+	require.Equal(t, at(10, 6), *info.LastAt)
+}
+
+func TestCron_NoGracePeriodSkipsMissedTicks(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	clk := goodjob.NewFakeClock(time.Date(2025, 1, 1, 10, 0, 30, 0, time.UTC))
+	c := fakeClient(t, db.Pool, clk, goodjob.Config{Cron: map[string]goodjob.CronEntry{
+		"minutely": {Cron: "* * * * *", Args: noopArgs{}},
+	}})
+	start(t, c)
+	require.NoError(t, clk.WaitSleepers(1, settle))
+	require.Empty(t, cronAts(t, db.Pool, "minutely"))
+	advance(t, clk, time.Date(2025, 1, 1, 10, 1, 0, 0, time.UTC), 1)
+	require.Len(t, cronAts(t, db.Pool, "minutely"), 1)
+}

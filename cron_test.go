@@ -2,9 +2,11 @@ package goodjob_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -273,4 +275,92 @@ func TestCron_NoGracePeriodSkipsMissedTicks(t *testing.T) {
 	require.Empty(t, cronAts(t, db.Pool, "minutely"))
 	advance(t, clk, time.Date(2025, 1, 1, 10, 1, 0, 0, time.UTC), 1)
 	require.Len(t, cronAts(t, db.Pool, "minutely"), 1)
+}
+
+// cronSetting returns the value of a good_job_settings row, nil if missing.
+func cronSetting(t testing.TB, pool *pgxpool.Pool, key string) []string {
+	t.Helper()
+	var keys []string
+	err := pool.QueryRow(context.Background(),
+		`SELECT value FROM good_job_settings WHERE key = $1`, key).Scan(&keys)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	require.NoError(t, err)
+	return keys
+}
+
+func TestCron_EnableDisable(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := t.Context()
+	cfg := goodjob.Config{Cron: map[string]goodjob.CronEntry{
+		"on":  {Cron: "* * * * *", Args: noopArgs{N: 1}},
+		"off": {Cron: "* * * * *", Args: noopArgs{N: 2}, DisabledByDefault: true},
+	}}
+	at := func(m int) time.Time { return time.Date(2025, 1, 1, 10, m, 0, 0, time.UTC) }
+	clk := goodjob.NewFakeClock(at(0).Add(30 * time.Second))
+	worker := fakeClient(t, db.Pool, clk, cfg)
+	start(t, worker)
+	require.NoError(t, clk.WaitSleepers(2, settle))
+	admin := newClient(t, db.Pool, cfg) // another process, not started: the dashboard's
+
+	advance(t, clk, at(1), 2)
+	require.Equal(t, []time.Time{at(1)}, cronAts(t, db.Pool, "on"))
+	require.Empty(t, cronAts(t, db.Pool, "off"), "disabled by default")
+
+	// Flip both; the running scheduler reads the settings at the next tick.
+	require.NoError(t, admin.SetCronEnabled(ctx, "on", false))
+	require.NoError(t, admin.SetCronEnabled(ctx, "on", false))
+	require.NoError(t, admin.SetCronEnabled(ctx, "off", true))
+	require.Equal(t, []string{"on"}, cronSetting(t, db.Pool, "cron_keys_disabled"))
+	require.Equal(t, []string{"off"}, cronSetting(t, db.Pool, "cron_keys_enabled"))
+	require.False(t, cronInfo(t, worker, "on").Enabled)
+	require.True(t, cronInfo(t, worker, "off").Enabled)
+	advance(t, clk, at(2), 2)
+	require.Equal(t, []time.Time{at(1)}, cronAts(t, db.Pool, "on"))
+	require.Equal(t, []time.Time{at(2)}, cronAts(t, db.Pool, "off"))
+
+	// Back again, this time written as GoodJob for Rails would leave it.
+	_, err := db.Pool.Exec(ctx, `UPDATE good_job_settings SET value = '[]'`)
+	require.NoError(t, err)
+	advance(t, clk, at(3), 2)
+	require.Equal(t, []time.Time{at(1), at(3)}, cronAts(t, db.Pool, "on"))
+	require.Equal(t, []time.Time{at(2)}, cronAts(t, db.Pool, "off"))
+
+	require.NoError(t, admin.SetCronEnabled(ctx, "on", true))
+	require.Equal(t, []string{}, cronSetting(t, db.Pool, "cron_keys_disabled"))
+	require.ErrorIs(t, admin.SetCronEnabled(ctx, "nope", true), goodjob.ErrUnknownCronKey)
+}
+
+func TestClient_EnqueueCronNow(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := t.Context()
+	now := time.Date(2025, 1, 1, 10, 0, 30, 123456000, time.UTC)
+	c := fakeClient(t, db.Pool, goodjob.NewFakeClock(now), goodjob.Config{
+		Cron: map[string]goodjob.CronEntry{"off": {
+			Cron: "@daily", Args: otherArgs{Name: "x"}, DisabledByDefault: true,
+			Options:     []goodjob.EnqueueOption{goodjob.Queue("low"), goodjob.Priority(7)},
+			Description: "daily x",
+		}},
+	})
+
+	row, err := c.EnqueueCronNow(ctx, "off")
+	require.NoError(t, err, "enqueue now ignores the enabled flag")
+	require.Equal(t, "off", row.CronKey)
+	require.Equal(t, now, *row.CronAt)
+	s := loadJob(t, db.Pool, row.ID)
+	require.Equal(t, "low", s.Queue)
+	require.EqualValues(t, 7, *s.Priority)
+	require.Equal(t, []time.Time{now}, cronAts(t, db.Pool, "off"))
+
+	info := cronInfo(t, c, "off")
+	require.Equal(t, goodjob.CronEntryInfo{
+		Key: "off", Cron: "@daily", Description: "daily x", Kind: "OtherJob",
+		NextAt: time.Date(2025, 1, 2, 0, 0, 0, 0, time.UTC), LastAt: &now,
+	}, info)
+
+	_, err = c.EnqueueCronNow(ctx, "nope")
+	require.ErrorIs(t, err, goodjob.ErrUnknownCronKey)
 }

@@ -26,6 +26,15 @@ type CronEntry struct {
 	// processes on hosts in different zones agree on the ticks. An @every
 	// interval is a whole number of seconds and its ticks are multiples of
 	// it since the zero time, again so that every process picks the same.
+	//
+	// In a zone with summer time, a fixed time of day in the hour that the
+	// change back repeats fires once, at its first occurrence, as in cron
+	// daemons; schedules whose hour field is "*" fire through both hours.
+	//
+	// BUG: a time of day that the change to summer time skips does not fire
+	// that day ("CRON_TZ=Europe/Paris 30 2 * * *" skips the last Sunday of
+	// March), which is robfig/cron's behaviour; cron daemons fire it right
+	// after the change.
 	Cron string
 
 	// Args is the job to enqueue at each tick. Required.
@@ -49,7 +58,7 @@ type CronEntryInfo struct {
 	Description string
 	Kind        string
 	Enabled     bool       // per good_job_settings and DisabledByDefault
-	NextAt      time.Time  // the next tick after now, in the entry's zone
+	NextAt      time.Time  // the next tick after now, UTC
 	LastAt      *time.Time // the latest cron_at in good_jobs, UTC; nil if none
 	// Enqueued counts ticks this Client enqueued since New.
 	Enqueued int64
@@ -90,6 +99,7 @@ func parseCron(expr string) (cron.Schedule, error) {
 		if s.Location == time.Local {
 			s.Location = time.UTC
 		}
+		sched = zonedSchedule{s}
 	}
 	if sched.Next(time.Now()).IsZero() {
 		return nil, errors.New("expression matches no time in the next five years")
@@ -119,6 +129,40 @@ type everySchedule time.Duration
 func (e everySchedule) Next(t time.Time) time.Time {
 	d := time.Duration(e)
 	return t.UTC().Truncate(d).Add(d)
+}
+
+// zonedSchedule fires a time of day that a change back from summer time
+// repeats only at its first occurrence.
+type zonedSchedule struct{ *cron.SpecSchedule }
+
+// starBit marks a field of a cron.SpecSchedule written as "*".
+const starBit = 1 << 63
+
+// Next returns the first tick after t, skipping repeated wall-clock times.
+func (z zonedSchedule) Next(t time.Time) time.Time {
+	n := z.SpecSchedule.Next(t)
+	if z.Hour&starBit != 0 {
+		return n
+	}
+	for !n.IsZero() && repeatsWallClock(n, z.Location) {
+		n = z.SpecSchedule.Next(n)
+	}
+	return n
+}
+
+// repeatsWallClock reports whether n reads, in loc, the same wall-clock time
+// as an instant of the previous three hours, which happens only in the
+// hour after a change back from summer time.
+func repeatsWallClock(n time.Time, loc *time.Location) bool {
+	_, off := n.In(loc).Zone()
+	_, before := n.Add(-3 * time.Hour).In(loc).Zone()
+	if before <= off {
+		return false
+	}
+	earlier := n.Add(-time.Duration(before-off) * time.Second).In(loc)
+	_, earlierOff := earlier.Zone()
+	return earlierOff == before &&
+		earlier.Format(time.DateTime) == n.In(loc).Format(time.DateTime)
 }
 
 // cronEntry is a parsed entry with this Client's counters.
@@ -196,7 +240,7 @@ func (c *Client) CronEntries(ctx context.Context) ([]CronEntryInfo, error) {
 		infos[i] = CronEntryInfo{
 			Key: e.key, Cron: e.entry.Cron, Description: e.entry.Description,
 			Kind: e.entry.Args.Kind(), Enabled: e.enabled(settings),
-			NextAt:   e.schedule.Next(now),
+			NextAt:   e.schedule.Next(now).UTC(),
 			Enqueued: e.stats.enqueued.Load(), Duplicates: e.stats.duplicates.Load(),
 		}
 		if at, ok := last[e.key]; ok {

@@ -190,21 +190,30 @@ func TestCron_ThreeClientsOneJobPerTick(t *testing.T) {
 
 func TestCron_TimeZoneAcrossDST(t *testing.T) {
 	t.Parallel()
+	utc := func(mo time.Month, d, h, m int) time.Time {
+		return time.Date(2025, mo, d, h, m, 0, 0, time.UTC)
+	}
+	// Paris is UTC+1 in winter and UTC+2 in summer; in 2025 summer time
+	// starts on 30 March at 01:00 UTC and ends on 26 October at 01:00 UTC.
 	tests := []struct {
 		name  string
+		expr  string
 		start time.Time
-		ticks []time.Time // in UTC: 09:00 in Paris is 08:00 in winter, 07:00 in summer
+		ticks []time.Time // UTC
+		wall  []string    // the same ticks in Paris
 	}{
-		{"SpringForward", time.Date(2025, 3, 28, 12, 0, 0, 0, time.UTC), []time.Time{
-			time.Date(2025, 3, 29, 8, 0, 0, 0, time.UTC),
-			time.Date(2025, 3, 30, 7, 0, 0, 0, time.UTC),
-			time.Date(2025, 3, 31, 7, 0, 0, 0, time.UTC),
-		}},
-		{"FallBack", time.Date(2025, 10, 24, 12, 0, 0, 0, time.UTC), []time.Time{
-			time.Date(2025, 10, 25, 7, 0, 0, 0, time.UTC),
-			time.Date(2025, 10, 26, 8, 0, 0, 0, time.UTC),
-			time.Date(2025, 10, 27, 8, 0, 0, 0, time.UTC),
-		}},
+		{"SpringForward", "0 9 * * *", utc(3, 28, 12, 0),
+			[]time.Time{utc(3, 29, 8, 0), utc(3, 30, 7, 0), utc(3, 31, 7, 0)},
+			[]string{"03-29 09:00 CET", "03-30 09:00 CEST", "03-31 09:00 CEST"}},
+		{"FallBack", "0 9 * * *", utc(10, 24, 12, 0),
+			[]time.Time{utc(10, 25, 7, 0), utc(10, 26, 8, 0), utc(10, 27, 8, 0)},
+			[]string{"10-25 09:00 CEST", "10-26 09:00 CET", "10-27 09:00 CET"}},
+		{"RepeatedHourFiresOnce", "30 2 * * *", utc(10, 25, 12, 0),
+			[]time.Time{utc(10, 26, 0, 30), utc(10, 27, 1, 30)},
+			[]string{"10-26 02:30 CEST", "10-27 02:30 CET"}},
+		{"HourlyFiresThroughRepeatedHour", "30 * * * *", utc(10, 25, 23, 45),
+			[]time.Time{utc(10, 26, 0, 30), utc(10, 26, 1, 30), utc(10, 26, 2, 30)},
+			[]string{"10-26 02:30 CEST", "10-26 02:30 CET", "10-26 03:30 CET"}},
 	}
 	paris, err := time.LoadLocation("Europe/Paris")
 	require.NoError(t, err)
@@ -214,14 +223,14 @@ func TestCron_TimeZoneAcrossDST(t *testing.T) {
 			db := testdb.New(t)
 			clk := goodjob.NewFakeClock(tt.start)
 			c := fakeClient(t, db.Pool, clk, goodjob.Config{Cron: map[string]goodjob.CronEntry{
-				"report": {Cron: "CRON_TZ=Europe/Paris 0 9 * * *", Args: noopArgs{}},
+				"report": {Cron: "CRON_TZ=Europe/Paris " + tt.expr, Args: noopArgs{}},
 			}})
 			start(t, c)
 			require.NoError(t, clk.WaitSleepers(1, settle))
-			for _, tick := range tt.ticks {
+			for i, tick := range tt.ticks {
 				next := cronInfo(t, c, "report").NextAt
 				require.True(t, tick.Equal(next), "next %s, want %s", next, tick)
-				require.Equal(t, 9, next.In(paris).Hour())
+				require.Equal(t, tt.wall[i], next.In(paris).Format("01-02 15:04 MST"))
 				advance(t, clk, tick, 1)
 			}
 			require.Equal(t, tt.ticks, cronAts(t, db.Pool, "report"))

@@ -253,11 +253,28 @@ func (c *Client) CronEntries(ctx context.Context) ([]CronEntryInfo, error) {
 // EnqueueCronNow enqueues the entry's job at once, with cron_at set to now,
 // whether the entry is enabled or not, as the dashboard's "enqueue now".
 func (c *Client) EnqueueCronNow(ctx context.Context, key string) (*JobRow, error) {
+	row, err := c.enqueueCronNow(ctx, c.db, key)
+	if err != nil {
+		return nil, err
+	}
+	c.wakeLocal(row.Queue, row.ScheduledAt)
+	return row, nil
+}
+
+// EnqueueCronNowTx is EnqueueCronNow inside the caller's transaction.
+func (c *Client) EnqueueCronNowTx(ctx context.Context, tx pgx.Tx, key string) (*JobRow, error) {
+	if tx == nil {
+		return nil, fmt.Errorf("%w: EnqueueCronNowTx with a nil transaction", ErrInvalidArgs)
+	}
+	return c.enqueueCronNow(ctx, tx, key)
+}
+
+func (c *Client) enqueueCronNow(ctx context.Context, db jobsql.DBTX, key string) (*JobRow, error) {
 	e := c.cron.byKey[key]
 	if e == nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownCronKey, key)
 	}
-	row, err := c.cron.enqueue(ctx, e, c.now())
+	row, err := c.cron.insert(ctx, db, e, c.now())
 	if err != nil {
 		return nil, fmt.Errorf("goodjob: enqueue cron %q now: %w", key, err)
 	}

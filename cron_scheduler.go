@@ -144,9 +144,21 @@ func (s *cronScheduler) tick(ctx context.Context, e *cronEntry, at time.Time) {
 	}
 }
 
-// enqueue writes one job of e with cron_at = at. It returns an error
-// wrapping jobsql.ErrDuplicate when the tick exists already.
+// enqueue writes one job of e with cron_at = at and wakes the local pools.
+// It returns an error wrapping jobsql.ErrDuplicate when the tick exists
+// already.
 func (s *cronScheduler) enqueue(ctx context.Context, e *cronEntry, at time.Time) (*JobRow, error) {
+	row, err := s.insert(ctx, s.c.db, e, at)
+	if err != nil {
+		return nil, err
+	}
+	s.c.wakeLocal(row.Queue, row.ScheduledAt)
+	return row, nil
+}
+
+// insert writes one job of e with cron_at = at through db.
+func (s *cronScheduler) insert(ctx context.Context, db jobsql.DBTX, e *cronEntry,
+	at time.Time) (*JobRow, error) {
 	p, row, err := s.c.prepare(e.entry.Args, e.entry.Options)
 	if err != nil {
 		return nil, err
@@ -154,9 +166,8 @@ func (s *cronScheduler) enqueue(ctx context.Context, e *cronEntry, at time.Time)
 	cronAt := at.UTC().Truncate(time.Microsecond) // the column's precision
 	p.CronKey, p.CronAt = &e.key, &cronAt
 	row.CronKey, row.CronAt = e.key, &cronAt
-	if err := jobsql.InsertOne(ctx, s.c.db, p); err != nil {
+	if err := jobsql.InsertOne(ctx, db, p); err != nil {
 		return nil, fmt.Errorf("insert %s: %w", row.Kind, err)
 	}
-	s.c.wakeLocal(row.Queue, row.ScheduledAt)
 	return row, nil
 }

@@ -377,6 +377,12 @@ func TestClient_EnqueueCronNow(t *testing.T) {
 
 	_, err = c.EnqueueCronNow(ctx, "nope")
 	require.ErrorIs(t, err, goodjob.ErrUnknownCronKey)
+
+	tx, err := db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = c.EnqueueCronNowTx(ctx, tx, "off")
+	require.ErrorContains(t, err, "duplicate", "same clock reading, same cron_at")
+	require.NoError(t, tx.Rollback(ctx))
 }
 
 func TestClient_SetCronEnabledTx(t *testing.T) {

@@ -50,6 +50,15 @@ type Config struct {
 	// than HeartbeatInterval. Default 30s.
 	ProcessLease time.Duration
 
+	// Cron maps a key, stored in good_jobs.cron_key, to a recurring job that
+	// every started Client schedules. See [CronEntry].
+	Cron map[string]CronEntry
+
+	// CronGracePeriod is how far back Start looks for cron ticks that no
+	// process enqueued, for example during a deploy; each is enqueued once.
+	// Default 0: missed ticks are skipped, as in GoodJob.
+	CronGracePeriod time.Duration
+
 	// Retry is the policy of every kind that sets none of its own.
 	// Default: 5 attempts with Polynomial waits.
 	Retry RetryPolicy

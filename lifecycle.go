@@ -98,6 +98,7 @@ func (c *Client) Start(ctx context.Context) error {
 	c.spawn(rs, func() { c.heartbeat(rs.loopCtx) })
 	c.spawn(rs, func() { c.watchPauses(rs) })
 	c.spawn(rs, func() { c.sweep(rs.loopCtx) })
+	c.spawn(rs, func() { c.cron.run(rs.loopCtx) })
 
 	select {
 	case <-rs.listener.Ready():

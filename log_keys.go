@@ -7,4 +7,6 @@ const (
 	keyQueue   = "queue"
 	keyAttempt = "attempt"
 	keyError   = "error"
+	keyCronKey = "cron_key"
+	keyCronAt  = "cron_at"
 )

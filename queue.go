@@ -26,6 +26,7 @@ type Client struct {
 	specs     []poolSpec
 	processID uuid.UUID
 	now       func() time.Time
+	cron      *cronScheduler
 
 	mu       sync.RWMutex
 	handlers map[string]*handler
@@ -54,6 +55,9 @@ func New(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		processID: uuid.New(),
 		now:       time.Now,
 		handlers:  make(map[string]*handler),
+	}
+	if c.cron, err = newCronScheduler(c); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

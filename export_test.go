@@ -1,0 +1,101 @@
+package goodjob
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// FakeClock is a clock that moves only when a test moves it. Installed with
+// UseFakeClock, it drives a Client's cron scheduler without sleeping.
+type FakeClock struct {
+	mu       sync.Mutex
+	now      time.Time
+	sleepers map[chan struct{}]time.Time // woken when now reaches the time
+	changed  chan struct{}               // closed when sleepers change
+}
+
+// NewFakeClock returns a clock that reads now.
+func NewFakeClock(now time.Time) *FakeClock {
+	return &FakeClock{now: now, sleepers: make(map[chan struct{}]time.Time),
+		changed: make(chan struct{})}
+}
+
+// UseFakeClock makes c read f for the time and sleep on f. Call it before
+// Start.
+func UseFakeClock(c *Client, f *FakeClock) {
+	c.now = f.Now
+	c.cron.sleep = f.sleepUntil
+}
+
+// Now returns the clock's time.
+func (f *FakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+// Set moves the clock to t and wakes every sleeper due by then.
+func (f *FakeClock) Set(t time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.now = t
+	for ch, until := range f.sleepers {
+		if !until.After(t) {
+			close(ch)
+			delete(f.sleepers, ch)
+		}
+	}
+	f.signal()
+}
+
+// signal tells WaitSleepers that the sleepers changed. f.mu is held.
+func (f *FakeClock) signal() {
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+// WaitSleepers blocks until exactly n goroutines sleep on the clock, which
+// for the cron scheduler means every entry handled its due ticks.
+func (f *FakeClock) WaitSleepers(n int, timeout time.Duration) error {
+	deadline := time.After(timeout)
+	for {
+		f.mu.Lock()
+		got, changed := len(f.sleepers), f.changed
+		f.mu.Unlock()
+		if got == n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			return fmt.Errorf("%d sleepers after %s, want %d", got, timeout, n)
+		}
+	}
+}
+
+func (f *FakeClock) sleepUntil(ctx context.Context, until time.Time) error {
+	f.mu.Lock()
+	if !until.After(f.now) {
+		f.mu.Unlock()
+		return nil
+	}
+	ch := make(chan struct{})
+	f.sleepers[ch] = until
+	f.signal()
+	f.mu.Unlock()
+
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		f.mu.Lock()
+		if _, ok := f.sleepers[ch]; ok {
+			delete(f.sleepers, ch)
+			f.signal()
+		}
+		f.mu.Unlock()
+		return ctx.Err()
+	}
+}

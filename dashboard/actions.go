@@ -188,3 +188,25 @@ func (h *handler) pauseAction(r *http.Request) (string, string, error) {
 	return "/queues", fmt.Sprintf("%s %s %q: done", r.PostFormValue("action"),
 		r.PostFormValue("what"), name), err
 }
+
+// cronAction enqueues a cron entry now, or enables or disables it.
+func (h *handler) cronAction(r *http.Request) (string, string, error) {
+	key := r.PathValue("key")
+	ctx := r.Context()
+	var err error
+	switch action := r.PathValue("action"); action {
+	case "enqueue":
+		var row *goodjob.JobRow
+		if row, err = h.client.EnqueueCronNow(ctx, key); err == nil {
+			return "/jobs/" + row.ID.String(), fmt.Sprintf("cron %s enqueued", key), nil
+		}
+	case "enable", "disable":
+		err = h.client.SetCronEnabled(ctx, key, action == "enable")
+	default:
+		return "", "", fmt.Errorf("%w: unknown action %q", errBadRequest, action)
+	}
+	if errors.Is(err, goodjob.ErrUnknownCronKey) {
+		return "", "", fmt.Errorf("%w: %w", errBadRequest, err)
+	}
+	return "/cron", fmt.Sprintf("cron %s: %s", key, r.PathValue("action")), err
+}

@@ -96,6 +96,7 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /{$}", h.overview)
 	m.HandleFunc("GET /jobs", h.jobs)
 	m.HandleFunc("GET /jobs/{id}", h.job)
+	m.HandleFunc("GET /cron", h.cron)
 	m.HandleFunc("GET /processes", h.processes)
 	m.HandleFunc("GET /queues", h.queues)
 	m.Handle("GET /api/jobs/{id}", h.progress())
@@ -103,6 +104,7 @@ func (h *handler) routes() {
 	m.HandleFunc("POST /jobs/{id}/{action}", h.action(h.jobAction))
 	m.HandleFunc("POST /jobs", h.action(h.bulkAction))
 	m.HandleFunc("POST /pauses", h.action(h.pauseAction))
+	m.HandleFunc("POST /cron/{key}/{action}", h.action(h.cronAction))
 	h.mux = m
 }
 
@@ -127,7 +129,7 @@ func (h *handler) authorize(next http.Handler) http.Handler {
 
 func parsePages() map[string]*template.Template {
 	pages := make(map[string]*template.Template)
-	for _, name := range []string{"overview", "jobs", "job", "processes", "queues"} {
+	for _, name := range []string{"overview", "jobs", "job", "cron", "processes", "queues"} {
 		t := template.New("layout.html").Funcs(funcs)
 		pages[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html",
 			"templates/"+name+".html"))

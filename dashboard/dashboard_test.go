@@ -44,10 +44,15 @@ func allowAll(http.ResponseWriter, *http.Request) bool { return true }
 
 func setup(t *testing.T, cfg dashboard.Config) *fixture {
 	t.Helper()
+	return setupWith(t, goodjob.Config{}, cfg)
+}
+
+// setupWith is setup with a Client made from gcfg.
+func setupWith(t *testing.T, gcfg goodjob.Config, cfg dashboard.Config) *fixture {
+	t.Helper()
 	db := testdb.New(t)
-	c, err := goodjob.New(db.Pool, goodjob.Config{
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	gcfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	c, err := goodjob.New(db.Pool, gcfg)
 	require.NoError(t, err)
 	if cfg.BasePath == "" {
 		cfg.BasePath = "/admin/jobs"
@@ -272,4 +277,42 @@ func TestReadOnly(t *testing.T) {
 	resp := f.postRaw("/jobs/"+id.String()+"/discard", url.Values{}, nil)
 	require.Equal(t, http.StatusForbidden, resp.StatusCode)
 	require.Equal(t, goodjob.JobStateQueued, f.state(id))
+}
+
+func TestCron(t *testing.T) {
+	t.Parallel()
+	f := setupWith(t, goodjob.Config{Cron: map[string]goodjob.CronEntry{
+		"digest/daily": {Cron: "@daily", Args: mailArgs{To: "team"}, Description: "daily <b>digest</b>"},
+	}}, dashboard.Config{AuthorizeFunc: allowAll})
+	ctx := context.Background()
+
+	code, body := f.get("/cron")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "digest/daily")
+	require.Contains(t, body, "daily &lt;b&gt;digest&lt;/b&gt;")
+	require.Contains(t, body, "/cron/digest%2Fdaily/enqueue")
+
+	resp := f.post("/cron/digest%2Fdaily/enqueue", url.Values{})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("Location"), "/admin/jobs/jobs/")
+	var cronKey string
+	require.NoError(t, f.db.Pool.QueryRow(ctx, "SELECT cron_key FROM good_jobs").Scan(&cronKey))
+	require.Equal(t, "digest/daily", cronKey)
+
+	resp = f.post("/cron/digest%2Fdaily/disable", url.Values{})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	entries, err := f.client.CronEntries(ctx)
+	require.NoError(t, err)
+	require.False(t, entries[0].Enabled)
+	_, body = f.get("/cron")
+	require.Contains(t, body, ">Enable<")
+
+	resp = f.post("/cron/digest%2Fdaily/enable", url.Values{})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	entries, err = f.client.CronEntries(ctx)
+	require.NoError(t, err)
+	require.True(t, entries[0].Enabled)
+
+	resp = f.post("/cron/nope/enqueue", url.Values{})
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }

@@ -57,7 +57,10 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 }
 
 func TestBrowser(t *testing.T) {
-	f := setup(t, dashboard.Config{AuthorizeFunc: allowAll})
+	f := setupWith(t, goodjob.Config{Cron: map[string]goodjob.CronEntry{
+		"nightly-digest": {Cron: "0 3 * * *", Args: mailArgs{To: "team"},
+			Description: "Mail the nightly digest"},
+	}}, dashboard.Config{AuthorizeFunc: allowAll})
 	bg := context.Background()
 	xssJob := f.enqueue(mailArgs{To: xss}, goodjob.Queue("mailers"), goodjob.Labels("welcome"))
 	for i := range 5 {
@@ -130,4 +133,15 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"mailers"}, paused.Queues)
 	screenshot(t, ctx, "queues")
+
+	// Disable a cron entry.
+	row := `tr.cron-entry[data-key="nightly-digest"]`
+	do(chromedp.Navigate(f.url("/cron")), chromedp.WaitVisible(css(row)))
+	require.Equal(t, "yes", text(row+` td.enabled`))
+	screenshot(t, ctx, "cron")
+	do(chromedp.Click(css(row+` button.cron-toggle`)), chromedp.WaitVisible(css(`.flash`)))
+	require.Equal(t, "no", text(row+` td.enabled`))
+	entries, err := f.client.CronEntries(bg)
+	require.NoError(t, err)
+	require.False(t, entries[0].Enabled)
 }

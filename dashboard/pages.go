@@ -155,3 +155,12 @@ func (h *handler) queues(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, r, "queues", "Queues and pauses", queuesData{Stats: st, Paused: paused})
 }
+
+func (h *handler) cron(w http.ResponseWriter, r *http.Request) {
+	entries, err := h.client.CronEntries(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, "cron", "Cron", entries)
+}

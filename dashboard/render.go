@@ -57,20 +57,21 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 var funcs = template.FuncMap{
-	"ago":       ago,
-	"time":      func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
-	"ptime":     ptime,
-	"duration":  func(d time.Duration) string { return d.Round(time.Millisecond).String() },
-	"pretty":    prettyJSON,
-	"states":    func() []goodjob.JobState { return goodjob.JobStates },
-	"query":     query,
-	"join":      strings.Join,
-	"bar":       bar,
-	"pauseArgs": pauseArgs,
-	"mul":       func(a, b int) int { return a * b },
-	"list":      func(s ...string) []string { return s },
-	"count":     func(m map[goodjob.JobState]int64, s string) int64 { return m[goodjob.JobState(s)] },
-	"sub":       func(a, b int64) int64 { return a - b },
+	"ago":        ago,
+	"time":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") },
+	"ptime":      ptime,
+	"duration":   func(d time.Duration) string { return d.Round(time.Millisecond).String() },
+	"pretty":     prettyJSON,
+	"states":     func() []goodjob.JobState { return goodjob.JobStates },
+	"query":      query,
+	"join":       strings.Join,
+	"bar":        bar,
+	"pauseArgs":  pauseArgs,
+	"mul":        func(a, b int) int { return a * b },
+	"list":       func(s ...string) []string { return s },
+	"pathEscape": url.PathEscape,
+	"count":      func(m map[goodjob.JobState]int64, s string) int64 { return m[goodjob.JobState(s)] },
+	"sub":        func(a, b int64) int64 { return a - b },
 }
 
 func ago(t time.Time) string {

@@ -30,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/goodjob-go/goodjob"
+	"github.com/goodjob-go/goodjob/dashboard"
 	"github.com/goodjob-go/goodjob/internal/testdb"
 )
 
@@ -104,11 +105,18 @@ func run(ctx context.Context, addr string, serve bool) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: signupHandler(pool, client), ReadHeaderTimeout: 5 * time.Second}
+	mux := http.NewServeMux()
+	mux.Handle("/", signupHandler(pool, client))
+	// The dashboard, open to this machine only; a real application puts its
+	// own login check in AuthorizeFunc (see dashboard.BasicAuth).
+	mux.Handle("/goodjob/", dashboard.New(client, dashboard.Config{
+		BasePath: "/goodjob", AuthorizeFunc: loopbackOnly, Logger: logger,
+	}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	base := "http://" + ln.Addr().String()
-	logger.Info("serving", "url", base+"/signup")
+	logger.Info("serving", "signup", base+"/signup", "dashboard", base+"/goodjob/")
 
 	if serve {
 		<-ctx.Done()
@@ -268,4 +276,14 @@ func (t *tracker) emails() []string {
 		out = append(out, e)
 	}
 	return out
+}
+
+// loopbackOnly lets in requests from this machine only.
+func loopbackOnly(w http.ResponseWriter, r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsLoopback() {
+		return true
+	}
+	http.Error(w, "the demo dashboard is open to this machine only", http.StatusForbidden)
+	return false
 }

@@ -52,8 +52,9 @@ func jobsFlags(fs *envflag.Set, env *Env) func(context.Context, []string) error 
 		search: fs.String("search", "", "", "only jobs whose args or error contain this text"),
 		limit: fs.Int("limit", "", 0,
 			"list: page size (default 50); changes: change at most this many"),
-		after:  fs.String("after", "", "", "list: the cursor printed after the previous page"),
-		at:     fs.String("at", "", "", "reschedule: an RFC 3339 time such as 2030-01-02T15:04:05Z, or now"),
+		after: fs.String("after", "", "", "list: the cursor printed after the previous page"),
+		at: fs.String("at", "", "",
+			"reschedule: an RFC 3339 time such as 2030-01-02T15:04:05Z, or now"),
 		in:     fs.Duration("in", "", 0, "reschedule: this long from now, e.g. 10m"),
 		asJSON: fs.Bool("json", "", false, "list: write JSON"),
 	}

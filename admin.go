@@ -178,27 +178,13 @@ func (c *Client) Job(ctx context.Context, id uuid.UUID) (*JobRecord, error) {
 
 // encodeCursor writes a page position as an opaque URL-safe string.
 func encodeCursor(cur jobsql.Cursor) string {
-	raw := strconv.FormatInt(cur.CreatedAt.UnixMicro(), 10) + "/" + cur.ID.String()
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+	return base64.RawURLEncoding.EncodeToString(cur.ID[:])
 }
 
 func decodeCursor(s string) (*jobsql.Cursor, error) {
-	bad := fmt.Errorf("%w: cursor %q was not returned by Jobs", ErrInvalidFilter, s)
 	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, bad
+	if err != nil || len(raw) != len(uuid.UUID{}) {
+		return nil, fmt.Errorf("%w: cursor %q was not returned by Jobs", ErrInvalidFilter, s)
 	}
-	micros, id, ok := strings.Cut(string(raw), "/")
-	if !ok {
-		return nil, bad
-	}
-	us, err := strconv.ParseInt(micros, 10, 64)
-	if err != nil {
-		return nil, bad
-	}
-	uid, err := uuid.Parse(id)
-	if err != nil {
-		return nil, bad
-	}
-	return &jobsql.Cursor{CreatedAt: time.UnixMicro(us).UTC(), ID: uid}, nil
+	return &jobsql.Cursor{ID: uuid.UUID(raw)}, nil
 }

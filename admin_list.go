@@ -75,7 +75,9 @@ type JobPage struct {
 	Next string
 }
 
-// Jobs lists the jobs that match f, newest first (by created_at, then id),
+// Jobs lists the jobs that match f, newest first (by id: goodjob's ids are
+// UUIDv7, ordered by creation time; ids of rows that other tools wrote may
+// not be),
 // one page at a time. Paging is by keyset: a page starts right after the
 // cursor, so jobs inserted meanwhile neither shift nor repeat the pages.
 // A bad filter or cursor returns an error wrapping ErrInvalidFilter.
@@ -106,7 +108,7 @@ func (c *Client) Jobs(ctx context.Context, f JobFilter) (*JobPage, error) {
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
-		page.Next = encodeCursor(jobsql.Cursor{CreatedAt: last.CreatedAt, ID: last.ID})
+		page.Next = encodeCursor(jobsql.Cursor{ID: last.ID})
 	}
 	page.Jobs = make([]*JobRecord, len(rows))
 	for i, r := range rows {

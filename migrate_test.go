@@ -73,7 +73,6 @@ var wantIndexes = map[string][]string{
 		"index_good_jobs_on_batch_id",
 		"index_good_jobs_on_batch_callback_id",
 		"index_good_jobs_on_labels",
-		"index_good_jobs_on_created_at",
 		"index_good_jobs_on_job_class",
 		"index_good_jobs_on_discarded",
 	},

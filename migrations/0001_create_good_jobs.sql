@@ -81,9 +81,12 @@ CREATE INDEX IF NOT EXISTS index_good_jobs_jobs_on_finished_at_only
 CREATE INDEX IF NOT EXISTS index_good_jobs_on_active_job_id_and_created_at
     ON good_jobs (active_job_id, created_at);
 
+-- GoodJob's index has no concurrency_key IS NOT NULL condition. Every query
+-- of it names a key, so rows without one never need to be in it, and left
+-- out they cost claims and completions nothing.
 CREATE INDEX IF NOT EXISTS index_good_jobs_on_concurrency_key_when_unfinished
     ON good_jobs (concurrency_key)
-    WHERE finished_at IS NULL;
+    WHERE finished_at IS NULL AND concurrency_key IS NOT NULL;
 
 CREATE INDEX IF NOT EXISTS index_good_jobs_on_batch_id
     ON good_jobs (batch_id)

@@ -153,10 +153,11 @@ func scanAdminJob(row pgx.Row) (AdminJob, error) {
 }
 
 // Cursor is the position after the last row of a page: jobs are listed by
-// created_at, then id, newest first.
+// id, newest first. Job ids are UUIDv7, which begin with their creation
+// time, so the primary key's index serves the list in creation order and no
+// index on created_at has to be kept up to date on every write.
 type Cursor struct {
-	CreatedAt time.Time
-	ID        uuid.UUID
+	ID uuid.UUID
 }
 
 // ListJobs returns up to limit jobs matching f that come after the cursor
@@ -166,11 +167,10 @@ func ListJobs(ctx context.Context, db DBTX, f Filter, after *Cursor,
 	q := &query{args: []any{f.Now}}
 	where := f.where(q)
 	if after != nil {
-		where += " AND (created_at, id) < (" + q.arg(after.CreatedAt) + "::timestamp, " +
-			q.arg(after.ID) + "::uuid)"
+		where += " AND id < " + q.arg(after.ID) + "::uuid"
 	}
 	sql := "SELECT " + adminJobColumns + " FROM good_jobs WHERE " + where +
-		" ORDER BY created_at DESC, id DESC LIMIT " + q.arg(limit)
+		" ORDER BY id DESC LIMIT " + q.arg(limit)
 	rows, err := db.Query(ctx, sql, q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)

@@ -111,47 +111,66 @@ func (p *pool) run(ctx context.Context) {
 		defer t.Stop()
 		poll = t.C
 	}
+	gather := time.NewTimer(time.Hour)
+	gather.Stop()
 	p.refreshUpcoming(ctx)
-	fetch := true
-	backoff := time.Duration(0)
-	failures := 0
+	st := loopState{fetch: true}
 	for ctx.Err() == nil {
-		if fetch && backoff == 0 {
-			free := p.spec.Size - int(p.running.Load())
-			if free > 0 {
-				n, err := p.claim(ctx, free)
-				switch {
-				case err != nil && ctx.Err() == nil:
-					failures++
-					backoff = claimBackoff(failures)
-					p.logger.Warn("claim jobs", slog.Any("error", err),
-						slog.Duration("retry_in", backoff))
-				case err == nil:
-					failures = 0
-					fetch = n == free
-				}
-			}
+		free := p.spec.Size - int(p.running.Load())
+		switch {
+		case !st.fetch || st.backoff > 0 || free <= 0 || st.gathering != nil:
+		case !st.gathered && p.gatherFirst(free):
+			gather.Reset(claimGather)
+			st.gathering = gather.C
+		default:
+			p.fill(ctx, &st, free)
 		}
-		p.arm(timer, backoff)
+		p.arm(timer, st.backoff)
 		select {
 		case <-ctx.Done():
 			return
 		case <-p.wake:
-			fetch = true
+			st.fetch = true
 		case <-p.freed:
+		case <-st.gathering:
+			st.gathering, st.gathered = nil, true
 		case <-p.rearm:
 		case <-timer.C:
-			if backoff > 0 {
-				backoff = 0
-				fetch = true
+			if st.backoff > 0 {
+				st.backoff = 0
+				st.fetch = true
 			}
 			if _, due := p.nextDue(p.c.now()); due {
-				fetch = true
+				st.fetch = true
 			}
 		case <-poll:
-			fetch = true
+			st.fetch = true
 			p.refreshUpcoming(ctx)
 		}
+	}
+}
+
+// loopState is what the claim loop remembers between wake-ups.
+type loopState struct {
+	fetch     bool             // the last claim filled every slot: there may be more
+	backoff   time.Duration    // after a failed claim, wait this long
+	failures  int              // claims failed in a row
+	gathering <-chan time.Time // waiting for more slots to free up
+	gathered  bool             // waited already: claim now
+}
+
+// fill claims jobs for free slots and records the outcome in st.
+func (p *pool) fill(ctx context.Context, st *loopState, free int) {
+	st.gathered = false
+	n, err := p.claim(ctx, free)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		st.failures++
+		st.backoff = claimBackoff(st.failures)
+		p.logger.Warn("claim jobs", slog.Any("error", err), slog.Duration("retry_in", st.backoff))
+	case err == nil:
+		st.failures = 0
+		st.fetch = n == free
 	}
 }
 
@@ -159,6 +178,20 @@ func (p *pool) run(ctx context.Context) {
 // 100ms up to 5s, so a restarting server is not hammered by every pool.
 func claimBackoff(failures int) time.Duration {
 	return min(100*time.Millisecond<<min(failures-1, 6), 5*time.Second)
+}
+
+// claimGather is how long a busy pool waits for more of its slots to free
+// up before it claims. A claim costs about as much for one job as for
+// fifty, so with short jobs finishing one by one, claiming for each freed
+// slot would spend the database on claims; waiting a moment lets one claim
+// fill many slots. A pool with half or more of its slots free, or with
+// nothing running, claims at once.
+const claimGather = time.Millisecond
+
+// gatherFirst reports whether to wait claimGather before claiming for free
+// slots.
+func (p *pool) gatherFirst(free int) bool {
+	return free*2 < p.spec.Size && p.running.Load() > 0
 }
 
 // arm sets timer for the claim retry or the earliest cached time.

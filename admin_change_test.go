@@ -273,3 +273,33 @@ func TestClient_BulkDiscardRacesWorkers(t *testing.T) {
 	require.Equal(t, discarded, states["discarded"])
 	require.Equal(t, 300, states["discarded"]+states["worked"])
 }
+
+func TestClient_AdminTx(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	c := newClient(t, db.Pool, goodjob.Config{})
+	ids := jobsInStates(t, c, db.Pool)
+	ctx := t.Context()
+
+	tx, err := db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	require.NoError(t, c.DeleteJobTx(ctx, tx, ids[goodjob.JobStateQueued]))
+	require.ErrorIs(t, c.DeleteJobTx(ctx, tx, ids[goodjob.JobStateQueued]), goodjob.ErrJobNotFound)
+	require.NoError(t, tx.Rollback(ctx))
+	_, err = c.Job(ctx, ids[goodjob.JobStateQueued])
+	require.NoError(t, err, "a rolled-back delete leaves the job")
+
+	tx, err = db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	n, err := c.DiscardJobsTx(ctx, tx, goodjob.JobFilter{Queue: "q1"})
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.NoError(t, tx.Commit(ctx))
+	page, err := c.Jobs(ctx, goodjob.JobFilter{States: []goodjob.JobState{
+		goodjob.JobStateDiscarded}, Queue: "q1"})
+	require.NoError(t, err)
+	require.Len(t, page.Jobs, 2)
+
+	_, err = c.RetryJobsTx(ctx, nil, goodjob.JobFilter{Queue: "q1"})
+	require.ErrorIs(t, err, goodjob.ErrInvalidArgs)
+}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/goodjob-go/goodjob/internal/jobsql"
 )
@@ -64,14 +65,14 @@ var actionNames = map[jobsql.Action]string{
 // can be retried (otherwise ErrJobState); to run a waiting job sooner, use
 // RescheduleJob.
 func (c *Client) RetryJob(ctx context.Context, id uuid.UUID) error {
-	return c.changeOne(ctx, jobsql.ChangeParams{Action: jobsql.ActionRetry}, id)
+	return c.changeOne(ctx, nil, jobsql.ChangeParams{Action: jobsql.ActionRetry}, id)
 }
 
 // DiscardJob finishes a queued, scheduled or retried job without running
 // it: it sets finished_at, the error DiscardedByOperator and error_event
 // discarded. A finished job returns ErrJobState.
 func (c *Client) DiscardJob(ctx context.Context, id uuid.UUID) error {
-	return c.changeOne(ctx, jobsql.ChangeParams{
+	return c.changeOne(ctx, nil, jobsql.ChangeParams{
 		Action: jobsql.ActionDiscard, Error: DiscardedByOperator,
 	}, id)
 }
@@ -80,26 +81,26 @@ func (c *Client) DiscardJob(ctx context.Context, id uuid.UUID) error {
 // the past or now runs it as soon as a worker is free. A finished job
 // returns ErrJobState.
 func (c *Client) RescheduleJob(ctx context.Context, id uuid.UUID, at time.Time) error {
-	return c.changeOne(ctx, jobsql.ChangeParams{
+	return c.changeOne(ctx, nil, jobsql.ChangeParams{
 		Action: jobsql.ActionReschedule, At: at.UTC(),
 	}, id)
 }
 
 // DeleteJob deletes a job in any state but running, with its executions.
 func (c *Client) DeleteJob(ctx context.Context, id uuid.UUID) error {
-	return c.changeOne(ctx, jobsql.ChangeParams{Action: jobsql.ActionDelete}, id)
+	return c.changeOne(ctx, nil, jobsql.ChangeParams{Action: jobsql.ActionDelete}, id)
 }
 
 // RetryJobs retries every discarded job that matches f, as RetryJob does,
 // and returns how many it retried. Jobs in other states are left alone.
 func (c *Client) RetryJobs(ctx context.Context, f JobFilter) (int, error) {
-	return c.changeMany(ctx, jobsql.ChangeParams{Action: jobsql.ActionRetry}, f)
+	return c.changeMany(ctx, nil, jobsql.ChangeParams{Action: jobsql.ActionRetry}, f)
 }
 
 // DiscardJobs discards every unfinished job that matches f and no worker
 // holds, as DiscardJob does, and returns how many it discarded.
 func (c *Client) DiscardJobs(ctx context.Context, f JobFilter) (int, error) {
-	return c.changeMany(ctx, jobsql.ChangeParams{
+	return c.changeMany(ctx, nil, jobsql.ChangeParams{
 		Action: jobsql.ActionDiscard, Error: DiscardedByOperator,
 	}, f)
 }
@@ -107,7 +108,7 @@ func (c *Client) DiscardJobs(ctx context.Context, f JobFilter) (int, error) {
 // RescheduleJobs moves every unfinished job that matches f and no worker
 // holds to at, and returns how many it moved.
 func (c *Client) RescheduleJobs(ctx context.Context, f JobFilter, at time.Time) (int, error) {
-	return c.changeMany(ctx, jobsql.ChangeParams{
+	return c.changeMany(ctx, nil, jobsql.ChangeParams{
 		Action: jobsql.ActionReschedule, At: at.UTC(),
 	}, f)
 }
@@ -116,20 +117,21 @@ func (c *Client) RescheduleJobs(ctx context.Context, f JobFilter, at time.Time) 
 // its executions, and returns how many it deleted. With f.Limit it deletes
 // at most that many, oldest first, so a caller can delete in batches.
 func (c *Client) DeleteJobs(ctx context.Context, f JobFilter) (int, error) {
-	return c.changeMany(ctx, jobsql.ChangeParams{Action: jobsql.ActionDelete}, f)
+	return c.changeMany(ctx, nil, jobsql.ChangeParams{Action: jobsql.ActionDelete}, f)
 }
 
 // changeOne applies a change to one job and explains a refusal.
-func (c *Client) changeOne(ctx context.Context, p jobsql.ChangeParams, id uuid.UUID) error {
+func (c *Client) changeOne(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParams,
+	id uuid.UUID) error {
 	now := c.now().UTC()
 	p.Filter = jobsql.Filter{Now: now, IDs: []uuid.UUID{id}}
-	n, err := c.apply(ctx, p)
+	n, err := c.apply(ctx, tx, p)
 	if err != nil || n == 1 {
 		return err
 	}
 	// Nothing changed: read the row to say why. A worker may have claimed
 	// it meanwhile, but a claim never makes a refused change allowed.
-	j, err := jobsql.GetJob(ctx, c.db, now, id)
+	j, err := jobsql.GetJob(ctx, c.dbtx(tx), now, id)
 	aerr := &JobActionError{ID: id, Action: actionNames[p.Action]}
 	switch {
 	case errors.Is(err, jobsql.ErrNoJob):
@@ -146,7 +148,8 @@ func (c *Client) changeOne(ctx context.Context, p jobsql.ChangeParams, id uuid.U
 
 // changeMany applies a bulk change. An empty filter is refused, so that a
 // forgotten flag cannot delete or discard the whole table.
-func (c *Client) changeMany(ctx context.Context, p jobsql.ChangeParams, f JobFilter) (int, error) {
+func (c *Client) changeMany(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParams,
+	f JobFilter) (int, error) {
 	if f.isEmpty() {
 		return 0, fmt.Errorf("%w: a bulk %s needs at least one filter field",
 			ErrInvalidFilter, actionNames[p.Action])
@@ -156,20 +159,21 @@ func (c *Client) changeMany(ctx context.Context, p jobsql.ChangeParams, f JobFil
 		return 0, err
 	}
 	p.Filter, p.Limit, p.SkipLocked = sf, f.Limit, true
-	return c.apply(ctx, p)
+	return c.apply(ctx, tx, p)
 }
 
 // apply runs the change, wakes this Client's pools for jobs it made
-// runnable, and logs it for the audit trail.
-func (c *Client) apply(ctx context.Context, p jobsql.ChangeParams) (int, error) {
-	changed, err := jobsql.Change(ctx, c.db, p)
+// runnable, and logs it for the audit trail. Inside tx the pools wake on
+// commit, through the NOTIFY the statement sends.
+func (c *Client) apply(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParams) (int, error) {
+	changed, err := jobsql.Change(ctx, c.dbtx(tx), p)
 	if err != nil {
 		return 0, fmt.Errorf("goodjob: %s jobs: %w", actionNames[p.Action], err)
 	}
 	total := 0
 	for _, ch := range changed {
 		total += ch.Count
-		if p.Action == jobsql.ActionRetry || p.Action == jobsql.ActionReschedule {
+		if tx == nil && (p.Action == jobsql.ActionRetry || p.Action == jobsql.ActionReschedule) {
 			c.wakeLocal(ch.Queue, ch.ScheduledAt)
 		}
 	}
@@ -178,4 +182,12 @@ func (c *Client) apply(ctx context.Context, p jobsql.ChangeParams) (int, error) 
 			slog.Int("jobs", total))
 	}
 	return total, nil
+}
+
+// dbtx is tx, or the Client's pool when tx is nil.
+func (c *Client) dbtx(tx pgx.Tx) jobsql.DBTX {
+	if tx == nil {
+		return c.db
+	}
+	return tx
 }

@@ -2,6 +2,7 @@ package goodjob_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -211,4 +212,94 @@ func TestClient_AdminRunningGuard(t *testing.T) {
 	j, err := c.Job(ctx, row.ID)
 	require.NoError(t, err)
 	require.Equal(t, goodjob.JobStateSucceeded, j.State)
+}
+
+// TestClient_BulkDiscardRacesWorkers discards jobs while workers claim
+// them: every job ends either worked or discarded, never both.
+func TestClient_BulkDiscardRacesWorkers(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	c := newClient(t, db.Pool, goodjob.Config{MaxThreads: 4})
+	var mu sync.Mutex
+	worked := make(map[int]bool)
+	done := make(chan struct{}, 300)
+	require.NoError(t, goodjob.Register(c, goodjob.WorkFunc[noopArgs](
+		func(_ context.Context, j *goodjob.Job[noopArgs]) error {
+			mu.Lock()
+			worked[j.Args.N] = true
+			mu.Unlock()
+			done <- struct{}{}
+			return nil
+		})))
+	params := make([]goodjob.EnqueueParams, 300)
+	for i := range params {
+		params[i] = goodjob.EnqueueParams{Args: noopArgs{N: i}}
+	}
+	_, err := c.EnqueueMany(t.Context(), params)
+	require.NoError(t, err)
+
+	start(t, c)
+	discarded := 0
+	for range 5 {
+		n, err := c.DiscardJobs(t.Context(), goodjob.JobFilter{Kind: "NoopJob", Limit: 20})
+		require.NoError(t, err)
+		discarded += n
+	}
+	t.Logf("discarded %d of 300 jobs while workers ran", discarded)
+	for range 300 - discarded {
+		waitFor(t, done, 10*time.Second, "the jobs left to work")
+	}
+	require.NoError(t, c.Stop(t.Context()))
+
+	rows, err := db.Pool.Query(t.Context(), `SELECT (serialized_params->'arguments'->0->>'n')::int,
+		finished_at IS NOT NULL, coalesce(error, '') FROM good_jobs`)
+	require.NoError(t, err)
+	states := make(map[string]int)
+	for rows.Next() {
+		var n int
+		var finished bool
+		var errText string
+		require.NoError(t, rows.Scan(&n, &finished, &errText))
+		require.True(t, finished, "job %d finished", n)
+		if errText == goodjob.DiscardedByOperator {
+			require.False(t, worked[n], "job %d was discarded and worked", n)
+			states["discarded"]++
+		} else {
+			require.True(t, worked[n], "job %d succeeded without being worked", n)
+			states["worked"]++
+		}
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, discarded, states["discarded"])
+	require.Equal(t, 300, states["discarded"]+states["worked"])
+}
+
+func TestClient_AdminTx(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	c := newClient(t, db.Pool, goodjob.Config{})
+	ids := jobsInStates(t, c, db.Pool)
+	ctx := t.Context()
+
+	tx, err := db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	require.NoError(t, c.DeleteJobTx(ctx, tx, ids[goodjob.JobStateQueued]))
+	require.ErrorIs(t, c.DeleteJobTx(ctx, tx, ids[goodjob.JobStateQueued]), goodjob.ErrJobNotFound)
+	require.NoError(t, tx.Rollback(ctx))
+	_, err = c.Job(ctx, ids[goodjob.JobStateQueued])
+	require.NoError(t, err, "a rolled-back delete leaves the job")
+
+	tx, err = db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	n, err := c.DiscardJobsTx(ctx, tx, goodjob.JobFilter{Queue: "q1"})
+	require.NoError(t, err)
+	require.Equal(t, 2, n)
+	require.NoError(t, tx.Commit(ctx))
+	page, err := c.Jobs(ctx, goodjob.JobFilter{States: []goodjob.JobState{
+		goodjob.JobStateDiscarded}, Queue: "q1"})
+	require.NoError(t, err)
+	require.Len(t, page.Jobs, 2)
+
+	_, err = c.RetryJobsTx(ctx, nil, goodjob.JobFilter{Queue: "q1"})
+	require.ErrorIs(t, err, goodjob.ErrInvalidArgs)
 }

@@ -150,19 +150,20 @@ func (c *Client) runProcess(ctx context.Context, probePort int) error {
 	}
 
 	// A second signal ends the wait for running jobs at once.
-	stopCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	interrupted, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	go func() {
 		select {
 		case <-signals:
 			c.logger.Warn("second signal, releasing running jobs now")
 			cancel()
-		case <-stopCtx.Done():
+		case <-interrupted.Done():
 		}
 	}()
+	stopCtx := interrupted
 	if c.cfg.ShutdownTimeout > 0 {
 		var cancelTimeout context.CancelFunc
-		stopCtx, cancelTimeout = context.WithTimeout(stopCtx, c.cfg.ShutdownTimeout)
+		stopCtx, cancelTimeout = context.WithTimeout(interrupted, c.cfg.ShutdownTimeout)
 		defer cancelTimeout()
 	}
 	err := c.Stop(stopCtx)

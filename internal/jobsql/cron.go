@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"time"
 )
 
@@ -131,4 +132,26 @@ FROM unnest($1::text[]) AS k`, keys)
 		return nil, fmt.Errorf("load last cron runs: %w", err)
 	}
 	return last, nil
+}
+
+// CronKeyRow is what good_jobs records of one cron key.
+type CronKeyRow struct {
+	Key    string
+	LastAt time.Time
+	Runs   int64
+}
+
+// ListCronKeys returns every cron key that good_jobs holds rows for, with
+// its latest cron_at and its number of rows, by key.
+func ListCronKeys(ctx context.Context, db DBTX) ([]CronKeyRow, error) {
+	rows, err := db.Query(ctx, `SELECT cron_key, max(cron_at), count(*) FROM good_jobs
+		WHERE cron_key IS NOT NULL AND cron_at IS NOT NULL GROUP BY cron_key ORDER BY cron_key`)
+	if err != nil {
+		return nil, fmt.Errorf("list cron keys: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[CronKeyRow])
+	if err != nil {
+		return nil, fmt.Errorf("list cron keys: %w", err)
+	}
+	return out, nil
 }

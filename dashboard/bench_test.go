@@ -50,7 +50,7 @@ func BenchmarkPages(b *testing.B) {
 	h := dashboard.New(client, dashboard.Config{AuthorizeFunc: allowAll,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	for _, page := range []string{"/", "/jobs", "/jobs?state=discarded", "/jobs?queue=q3",
-		"/jobs?q=boom", "/jobs/" + id, "/queues", "/processes"} {
+		"/jobs?q=boom", "/jobs/" + id, "/queues", "/processes", "/cron"} {
 		b.Run(page, func(b *testing.B) {
 			for b.Loop() {
 				rec := httptest.NewRecorder()

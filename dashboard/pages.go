@@ -16,7 +16,7 @@ import (
 // to read the whole table to be counted, and the page must not wait for it.
 const (
 	countLimit   = 100_000
-	countTimeout = 150 * time.Millisecond
+	countTimeout = 100 * time.Millisecond
 )
 
 type overviewData struct {

@@ -19,8 +19,8 @@ func init() {
 	register(&Command{
 		Name: "cleanup",
 		Args: "[--older-than 336h] [--batch-size 1000] [--include-discarded=true]",
-		Summary: "Delete jobs that finished before --older-than ago, with their executions,\n" +
-			"in batches so that no statement holds many locks for long.",
+		Summary: "Delete jobs that finished over --older-than ago, with their executions.\n" +
+			"Rows go in batches so that no statement holds many locks for long.",
 		Flags: cleanupFlags,
 	})
 }

@@ -40,7 +40,7 @@ type Env struct {
 type Command struct {
 	Name    string // what follows "goodjob"
 	Args    string // the rest of the synopsis, e.g. "[--print]"
-	Summary string // one line for the command list
+	Summary string // its first line goes in the command list, all of it in --help
 	// Flags defines the command's flags on fs and returns the function that
 	// runs it with the positional arguments left after parsing.
 	Flags func(fs *envflag.Set, env *Env) func(ctx context.Context, args []string) error
@@ -132,7 +132,8 @@ usage: goodjob <command> [flags] [arguments]
 commands:
 `)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-12s %s\n", c.Name, c.Summary)
+		first, _, _ := strings.Cut(c.Summary, "\n")
+		fmt.Fprintf(w, "  %-12s %s\n", c.Name, first)
 	}
 	fmt.Fprint(w, `
 Every command takes --help. The database comes from --database-url or

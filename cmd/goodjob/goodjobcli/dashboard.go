@@ -16,7 +16,7 @@ func init() {
 	register(&Command{
 		Name: "dashboard",
 		Args: "[--addr :8080] [--user U --password P] [--read-only] [--database-url URL]",
-		Summary: "Serve the web dashboard. Without --user and --password it answers " +
+		Summary: "Serve the web dashboard.\nWithout --user and --password it answers " +
 			"requests from this machine only.",
 		Flags: dashboardFlags,
 	})

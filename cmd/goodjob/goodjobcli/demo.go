@@ -12,9 +12,10 @@ func init() {
 	register(&Command{
 		Name: "demo",
 		Args: "[--serve] [--addr HOST:PORT] [--queues Q] [--max-threads N] [--poll-interval D]",
-		Summary: "Run the demo: an HTTP handler enqueues welcome emails in its own transaction\n" +
-			"and in-process workers send them, retrying one failure. Without DATABASE_URL it\n" +
-			"creates a database named goodjob_demo on a local server.",
+		Summary: "Run the demo: enqueue from an HTTP handler, work in-process.\n" +
+			"An HTTP handler enqueues welcome emails in its own transaction and\n" +
+			"in-process workers send them, retrying one failure. Without DATABASE_URL\n" +
+			"it creates a database named goodjob_demo on a local server.",
 		Flags: demoFlags,
 	})
 }

@@ -20,36 +20,9 @@ type jobAction struct {
 }
 
 var jobActions = map[string]jobAction{
-	"retry": {
-		done: "retried",
-		byID: func(ctx context.Context, c *goodjob.Client, id uuid.UUID, _ time.Time) error {
-			return c.RetryJob(ctx, id)
-		},
-		bulk: func(ctx context.Context, c *goodjob.Client, f goodjob.JobFilter,
-			_ time.Time) (int, error) {
-			return c.RetryJobs(ctx, f)
-		},
-	},
-	"discard": {
-		done: "discarded",
-		byID: func(ctx context.Context, c *goodjob.Client, id uuid.UUID, _ time.Time) error {
-			return c.DiscardJob(ctx, id)
-		},
-		bulk: func(ctx context.Context, c *goodjob.Client, f goodjob.JobFilter,
-			_ time.Time) (int, error) {
-			return c.DiscardJobs(ctx, f)
-		},
-	},
-	"delete": {
-		done: "deleted",
-		byID: func(ctx context.Context, c *goodjob.Client, id uuid.UUID, _ time.Time) error {
-			return c.DeleteJob(ctx, id)
-		},
-		bulk: func(ctx context.Context, c *goodjob.Client, f goodjob.JobFilter,
-			_ time.Time) (int, error) {
-			return c.DeleteJobs(ctx, f)
-		},
-	},
+	"retry":   timeless("retried", (*goodjob.Client).RetryJob, (*goodjob.Client).RetryJobs),
+	"discard": timeless("discarded", (*goodjob.Client).DiscardJob, (*goodjob.Client).DiscardJobs),
+	"delete":  timeless("deleted", (*goodjob.Client).DeleteJob, (*goodjob.Client).DeleteJobs),
 	"reschedule": {
 		done:  "rescheduled",
 		needs: "at",
@@ -61,6 +34,23 @@ var jobActions = map[string]jobAction{
 			return c.RescheduleJobs(ctx, f, at)
 		},
 	},
+}
+
+// timeless makes a jobAction of a change that takes no time.
+func timeless(done string,
+	byID func(*goodjob.Client, context.Context, uuid.UUID) error,
+	bulk func(*goodjob.Client, context.Context, goodjob.JobFilter) (int, error),
+) jobAction {
+	return jobAction{
+		done: done,
+		byID: func(ctx context.Context, c *goodjob.Client, id uuid.UUID, _ time.Time) error {
+			return byID(c, ctx, id)
+		},
+		bulk: func(ctx context.Context, c *goodjob.Client, f goodjob.JobFilter,
+			_ time.Time) (int, error) {
+			return bulk(c, ctx, f)
+		},
+	}
 }
 
 // changeJobs runs a change on the ids in args, or on the filter flags.

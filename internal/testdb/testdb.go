@@ -118,6 +118,28 @@ func NewEmpty(t testing.TB) *DB {
 	return db
 }
 
+// Open returns a fresh schema with goodjob's migrations applied, for code
+// that has no testing.TB, such as runnable examples, and a function that
+// closes its pool and drops it. [Main] drops it with the package database
+// if the function is never called.
+func Open(ctx context.Context) (*DB, func(), error) {
+	db, err := newSchema(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+		defer cancel()
+		db.Pool.Close()
+		_, _ = pkgDB.admin.Exec(ctx, "DROP SCHEMA IF EXISTS "+db.Schema+" CASCADE")
+	}
+	if err := migrator.Apply(ctx, db.Pool); err != nil {
+		drop()
+		return nil, nil, fmt.Errorf("migrate schema %s: %w", db.Schema, err)
+	}
+	return db, drop, nil
+}
+
 // newSchema makes a schema in the package database and opens a pool on it.
 func newSchema(ctx context.Context) (*DB, error) {
 	if err := ensurePackageDB(ctx); err != nil {

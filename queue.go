@@ -28,6 +28,10 @@ type Client struct {
 	now       func() time.Time
 	cron      *cronScheduler
 
+	// cleanupBatchHook, when set by a test, sees the jobs each cleanup
+	// statement deleted.
+	cleanupBatchHook func(jobs int)
+
 	mu       sync.RWMutex
 	handlers map[string]*handler
 	run      *runState // nil unless started

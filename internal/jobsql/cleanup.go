@@ -70,9 +70,9 @@ WITH picked AS (
 DELETE FROM good_job_batches b USING picked p WHERE b.id = p.id`
 
 var (
-	cleanupAllJobsSQL       = fmt.Sprintf(cleanupJobsSQL, "")
-	cleanupSucceededJobsSQL = fmt.Sprintf(cleanupJobsSQL, " AND error IS NULL")
-	cleanupAllBatchesSQL    = fmt.Sprintf(cleanupBatchesSQL, "")
+	cleanupAllJobsSQL          = fmt.Sprintf(cleanupJobsSQL, "")
+	cleanupSucceededJobsSQL    = fmt.Sprintf(cleanupJobsSQL, " AND error IS NULL")
+	cleanupAllBatchesSQL       = fmt.Sprintf(cleanupBatchesSQL, "")
 	cleanupSucceededBatchesSQL = fmt.Sprintf(cleanupBatchesSQL, " AND discarded_at IS NULL")
 )
 

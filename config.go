@@ -87,6 +87,11 @@ type Config struct {
 	// Middleware wraps every Work call of this Client, outermost first.
 	Middleware []Middleware
 
+	// Propagator, when set, stores the trace context of the enqueueing
+	// context with each job and continues that trace in the job's
+	// attempts. See package otelgoodjob. Default nil: no tracing.
+	Propagator Propagator
+
 	// Logger receives the library's logs. Default: warnings and errors to
 	// standard error.
 	Logger *slog.Logger

@@ -57,7 +57,9 @@ type CleanupResult struct {
 // their age, are never deleted. Each transaction takes a transaction-scoped
 // advisory lock, so processes cleaning at the same time take turns instead
 // of scanning the same rows, and no lock is held between batches. It
-// returns what it deleted, also when it stops with an error.
+// returns what it deleted, also when it stops with an error. There is no
+// CleanupTx: a pass commits once per batch, so that it never holds the
+// locks of many rows at once, which the caller's transaction would.
 func (c *Client) Cleanup(ctx context.Context, opts CleanupOptions) (CleanupResult, error) {
 	p, err := c.cleanupParams(opts)
 	res := CleanupResult{Before: p.Before}

@@ -122,6 +122,7 @@ func (cp *completer) write(batch []jobsql.Completion) {
 					cp.c.wakePools(cp.rs, comp.Queue, *comp.NextAt, false)
 				}
 			}
+			cp.rs.cleanup.add(n)
 			if n < len(batch) {
 				cp.logger.Warn("jobs were no longer locked by this process",
 					slog.Int("lost", len(batch)-n), slog.Int("batch", len(batch)))

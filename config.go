@@ -50,6 +50,27 @@ type Config struct {
 	// than HeartbeatInterval. Default 30s.
 	ProcessLease time.Duration
 
+	// CleanupPreservedJobsBefore is how long finished jobs, with their
+	// executions, and finished batches are kept before the automatic
+	// cleanup deletes them. Default 14 days; negative turns the automatic
+	// cleanup off ([Client.Cleanup] still works).
+	CleanupPreservedJobsBefore time.Duration
+
+	// CleanupIntervalJobs runs the automatic cleanup after this many
+	// attempts completed by this Client. Default 1000; negative: never by
+	// count.
+	CleanupIntervalJobs int
+
+	// CleanupInterval runs the automatic cleanup this long after the last
+	// pass, even when no job ran. Default 10m; negative: never by time.
+	CleanupInterval time.Duration
+
+	// CleanupKeepDiscarded keeps discarded jobs (finished with an error)
+	// and batches with discarded jobs out of the automatic cleanup, as
+	// GoodJob's cleanup_discarded_jobs = false does. Default false: they
+	// are deleted too.
+	CleanupKeepDiscarded bool
+
 	// Cron maps a key, stored in good_jobs.cron_key, to a recurring job that
 	// every started Client schedules. See [CronEntry].
 	Cron map[string]CronEntry
@@ -65,6 +86,11 @@ type Config struct {
 
 	// Middleware wraps every Work call of this Client, outermost first.
 	Middleware []Middleware
+
+	// Propagator, when set, stores the trace context of the enqueueing
+	// context with each job and continues that trace in the job's
+	// attempts. See package otelgoodjob. Default nil: no tracing.
+	Propagator Propagator
 
 	// Logger receives the library's logs. Default: warnings and errors to
 	// standard error.
@@ -90,6 +116,15 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.ProcessLease == 0 {
 		cfg.ProcessLease = ProcessLeaseDefault
+	}
+	if cfg.CleanupPreservedJobsBefore == 0 {
+		cfg.CleanupPreservedJobsBefore = CleanupPreservedJobsBeforeDefault
+	}
+	if cfg.CleanupIntervalJobs == 0 {
+		cfg.CleanupIntervalJobs = CleanupIntervalJobsDefault
+	}
+	if cfg.CleanupInterval == 0 {
+		cfg.CleanupInterval = CleanupIntervalDefault
 	}
 	if cfg.Retry.Attempts == 0 && cfg.Retry.Wait == nil {
 		cfg.Retry = DefaultRetryPolicy()

@@ -16,6 +16,8 @@ type enqueueConfig struct {
 	at       time.Time
 	labels   []string
 	err      error
+
+	traceContext map[string]string // from Config.Propagator
 }
 
 // Queue puts the job on the named queue instead of "default".

@@ -37,7 +37,7 @@ func (c *Client) execute(workCtx context.Context, j *jobsql.ClaimedJob,
 		c.exhausted(workCtx, &comp, h, info, ErrInterrupted)
 		return comp
 	}
-	ctx := withRunningJob(workCtx, c, j.ID)
+	ctx, endTrace := c.startTrace(withRunningJob(workCtx, c, j.ID), j, info)
 	if h.cfg.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, h.cfg.timeout)
@@ -45,6 +45,7 @@ func (c *Client) execute(workCtx context.Context, j *jobsql.ClaimedJob,
 		defer c.watchOverrun(ctx, info)()
 	}
 	err := c.invoke(ctx, h, info, j)
+	endTrace(err)
 	comp.EndedAt = c.now().UTC()
 	c.decide(workCtx, &comp, h, info, err)
 	return comp

@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/goodjob-go/goodjob/internal/jobsql"
 )
 
 // FakeClock is a clock that moves only when a test moves it. Installed with
@@ -99,3 +103,16 @@ func (f *FakeClock) sleepUntil(ctx context.Context, until time.Time) error {
 		return ctx.Err()
 	}
 }
+
+// CleanupLockClass is the first key of the cleanup lock, as pg_locks shows
+// it in classid.
+const CleanupLockClass = jobsql.CleanupLockClass
+
+// LockCleanup takes, for the rest of tx, the lock each cleanup batch takes.
+func LockCleanup(ctx context.Context, tx pgx.Tx) error {
+	return jobsql.CleanupLock(ctx, tx, true)
+}
+
+// OnCleanupBatch makes c call f with the number of jobs each cleanup
+// statement deleted. Call it before Cleanup or Start.
+func OnCleanupBatch(c *Client, f func(jobs int)) { c.cleanupBatchHook = f }

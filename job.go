@@ -61,6 +61,9 @@ type envelope struct {
 	Timezone            string            `json:"timezone"`
 	EnqueuedAt          string            `json:"enqueued_at"`
 	ScheduledAt         *string           `json:"scheduled_at"`
+	// TraceContext is the enqueuer's trace, from Config.Propagator. An
+	// extra key: ActiveJob ignores keys it does not know.
+	TraceContext map[string]string `json:"goodjob_trace_context,omitempty"`
 }
 
 // activeJobTime is ActiveJob's timestamp format: 9 fractional digits, UTC.

@@ -39,6 +39,8 @@ type runState struct {
 	running map[uuid.UUID]struct{} // claimed jobs whose outcome is not queued
 
 	pauses atomic.Pointer[jobsql.Pauses] // reloaded every PollInterval
+
+	cleanup *cleanupTrigger // counts completed attempts
 }
 
 func (rs *runState) track(id uuid.UUID) {
@@ -65,7 +67,8 @@ func (c *Client) Start(ctx context.Context) error {
 		c.processState()); err != nil {
 		return fmt.Errorf("goodjob: start: %w", err)
 	}
-	rs := &runState{running: make(map[uuid.UUID]struct{})}
+	rs := &runState{running: make(map[uuid.UUID]struct{}),
+		cleanup: newCleanupTrigger(c.cfg.CleanupIntervalJobs)}
 	base := context.WithoutCancel(ctx)
 	rs.loopCtx, rs.loopCancel = context.WithCancel(base)
 	rs.workCtx, rs.workCancel = context.WithCancel(base)
@@ -99,6 +102,9 @@ func (c *Client) Start(ctx context.Context) error {
 	c.spawn(rs, func() { c.watchPauses(rs) })
 	c.spawn(rs, func() { c.sweep(rs.loopCtx) })
 	c.spawn(rs, func() { c.cron.run(rs.loopCtx) })
+	if c.cfg.cleanupEnabled() {
+		c.spawn(rs, func() { c.autoCleanup(rs.loopCtx, rs.cleanup) })
+	}
 
 	select {
 	case <-rs.listener.Ready():

@@ -28,6 +28,10 @@ type Client struct {
 	now       func() time.Time
 	cron      *cronScheduler
 
+	// cleanupBatchHook, when set by a test, sees the jobs each cleanup
+	// statement deleted.
+	cleanupBatchHook func(jobs int)
+
 	mu       sync.RWMutex
 	handlers map[string]*handler
 	run      *runState // nil unless started
@@ -88,7 +92,7 @@ func (c *Client) handler(kind string) *handler {
 // Enqueue writes one job and wakes the workers of its queue. The job and its
 // wake-up are written in one statement.
 func (c *Client) Enqueue(ctx context.Context, args Args, opts ...EnqueueOption) (*JobRow, error) {
-	p, row, err := c.prepare(args, opts)
+	p, row, err := c.prepare(args, c.traced(ctx, opts))
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +110,7 @@ func (c *Client) EnqueueTx(ctx context.Context, tx pgx.Tx, args Args,
 	if tx == nil {
 		return nil, fmt.Errorf("%w: EnqueueTx with a nil transaction", ErrInvalidArgs)
 	}
-	p, row, err := c.prepare(args, opts)
+	p, row, err := c.prepare(args, c.traced(ctx, opts))
 	if err != nil {
 		return nil, err
 	}
@@ -136,8 +140,13 @@ func (c *Client) enqueueMany(ctx context.Context, db jobsql.DBTX, jobs []Enqueue
 	ps := make([]jobsql.InsertParams, len(jobs))
 	rows := make([]*JobRow, len(jobs))
 	now := c.now().UTC()
+	trace := c.traceOption(ctx)
 	for i, j := range jobs {
-		p, row, err := c.prepareAt(j.Args, j.Options, now)
+		opts := j.Options
+		if trace != nil {
+			opts = append(slices.Clip(opts), trace)
+		}
+		p, row, err := c.prepareAt(j.Args, opts, now)
 		if err != nil {
 			return nil, fmt.Errorf("job %d: %w", i, err)
 		}
@@ -211,7 +220,9 @@ func (c *Client) prepareAt(args Args, opts []EnqueueOption,
 	if err != nil {
 		return p, nil, fmt.Errorf("goodjob: new job id: %w", err)
 	}
-	env, err := json.Marshal(newEnvelope(id, kind, ec.queue, ec.priority, raw, now, scheduled))
+	e := newEnvelope(id, kind, ec.queue, ec.priority, raw, now, scheduled)
+	e.TraceContext = ec.traceContext
+	env, err := json.Marshal(e)
 	if err != nil {
 		return p, nil, fmt.Errorf("%w: %s: encode envelope: %v", ErrInvalidArgs, kind, err)
 	}

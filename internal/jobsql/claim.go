@@ -39,6 +39,9 @@ type ClaimedJob struct {
 	ConcurrencyKey  *string
 	// Executions is serialized_params.executions: failed attempts so far.
 	Executions int32
+	// TraceContext is serialized_params.goodjob_trace_context as JSON, nil
+	// when the job was enqueued without one.
+	TraceContext []byte
 }
 
 // claimSQL picks candidates through the partial candidate index
@@ -65,7 +68,8 @@ FROM candidates c WHERE g.id = c.id%s
 RETURNING g.id, coalesce(g.active_job_id, g.id), g.job_class, coalesce(g.queue_name, ''),
 	g.priority, g.serialized_params->'arguments'->0, g.scheduled_at,
 	g.created_at, g.labels, g.executions_count, g.concurrency_key,
-	coalesce((g.serialized_params->>'executions')::int, 0)`
+	coalesce((g.serialized_params->>'executions')::int, 0),
+	g.serialized_params->'goodjob_trace_context'`
 
 // asyncCommit makes the claim's commit not wait for its WAL flush. If the
 // server crashes before the flush, the claim is lost and the job runs again:
@@ -106,7 +110,7 @@ func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
 		var j ClaimedJob
 		if err := rows.Scan(&j.ID, &j.ActiveJobID, &j.Kind, &j.Queue, &j.Priority, &j.Args,
 			&j.ScheduledAt, &j.CreatedAt, &j.Labels, &j.ExecutionsCount,
-			&j.ConcurrencyKey, &j.Executions); err != nil {
+			&j.ConcurrencyKey, &j.Executions, &j.TraceContext); err != nil {
 			return nil, fmt.Errorf("claim jobs: scan: %w", err)
 		}
 		jobs = append(jobs, j)

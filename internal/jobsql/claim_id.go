@@ -19,7 +19,8 @@ func ClaimID(ctx context.Context, db DBTX, p ClaimParams, id [16]byte) (ClaimedJ
 	err := db.QueryRow(ctx, claimIDSQL, p.Now, p.Kinds, 1, p.ProcessID, []string(nil),
 		[]string(nil), id).Scan(
 		&j.ID, &j.ActiveJobID, &j.Kind, &j.Queue, &j.Priority, &j.Args, &j.ScheduledAt,
-		&j.CreatedAt, &j.Labels, &j.ExecutionsCount, &j.ConcurrencyKey, &j.Executions)
+		&j.CreatedAt, &j.Labels, &j.ExecutionsCount, &j.ConcurrencyKey, &j.Executions,
+		&j.TraceContext)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return j, false, nil
 	}

@@ -11,8 +11,8 @@ import (
 
 // Defaults of the cleanup command, GoodJob's.
 const (
-	cleanupOlderThanDefault = 14 * 24 * time.Hour
-	cleanupBatchDefault     = 1000
+	cleanupOlderThanDefault = goodjob.CleanupPreservedJobsBeforeDefault
+	cleanupBatchDefault     = goodjob.CleanupBatchSizeDefault
 )
 
 func init() {
@@ -20,7 +20,8 @@ func init() {
 		Name: "cleanup",
 		Args: "[--older-than 336h] [--batch-size 1000] [--include-discarded=true]",
 		Summary: "Delete jobs that finished over --older-than ago, with their executions.\n" +
-			"Rows go in batches so that no statement holds many locks for long.",
+			"Finished batches go too, --batch-size rows per statement so that none\n" +
+			"holds many locks for long. Started clients also do this on their own.",
 		Flags: cleanupFlags,
 	})
 }
@@ -46,35 +47,14 @@ func cleanupFlags(fs *envflag.Set, env *Env) func(context.Context, []string) err
 			return err
 		}
 		defer closeDB()
-		f := goodjob.JobFilter{FinishedBefore: time.Now().Add(-*olderThan), Limit: *batch,
-			States: []goodjob.JobState{goodjob.JobStateSucceeded}}
-		if *discarded {
-			f.States = append(f.States, goodjob.JobStateDiscarded)
-		}
-		total, err := deleteInBatches(ctx, client, f)
+		res, err := client.Cleanup(ctx, goodjob.CleanupOptions{
+			Before: time.Now().Add(-*olderThan), BatchSize: *batch, KeepDiscarded: !*discarded,
+		})
 		if err != nil {
-			return fmt.Errorf("cleanup stopped after deleting %d jobs: %w", total, err)
+			return fmt.Errorf("cleanup stopped after deleting %d jobs: %w", res.Jobs, err)
 		}
-		fmt.Fprintf(env.Stdout, "deleted %d jobs finished before %s\n", total,
-			f.FinishedBefore.UTC().Format(time.RFC3339))
+		fmt.Fprintf(env.Stdout, "deleted %d jobs, %d executions and %d batches finished before %s\n",
+			res.Jobs, res.Executions, res.Batches, res.Before.Format(time.RFC3339))
 		return nil
-	}
-}
-
-// deleteInBatches deletes until a batch comes back short, or ctx ends.
-func deleteInBatches(ctx context.Context, client *goodjob.Client, f goodjob.JobFilter) (int, error) {
-	total := 0
-	for {
-		n, err := client.DeleteJobs(ctx, f)
-		total += n
-		if err != nil {
-			return total, err
-		}
-		if n < f.Limit {
-			return total, nil
-		}
-		if err := ctx.Err(); err != nil {
-			return total, err
-		}
 	}
 }

@@ -166,8 +166,14 @@ func (s *cronScheduler) insert(ctx context.Context, db jobsql.DBTX, e *cronEntry
 	cronAt := at.UTC().Truncate(time.Microsecond) // the column's precision
 	p.CronKey, p.CronAt = &e.key, &cronAt
 	row.CronKey, row.CronAt = e.key, &cronAt
-	if err := jobsql.InsertOne(ctx, db, p); err != nil {
-		return nil, fmt.Errorf("insert %s: %w", row.Kind, err)
+	row, err = s.c.insert(ctx, db, p, row)
+	if err != nil {
+		return nil, err
+	}
+	if row.Duplicate {
+		// The entry's Unique key is held: the tick is skipped like a
+		// tick another process enqueued.
+		return nil, fmt.Errorf("%w: unique key held by job %s", jobsql.ErrDuplicate, row.ID)
 	}
 	return row, nil
 }

@@ -132,7 +132,7 @@ func (c *Client) insertManyUnique(ctx context.Context, db jobsql.DBTX,
 	// insert a key and then find it taken by its own row.
 	first := make(map[[2]string]int)
 	sent := make([]jobsql.InsertParams, 0, len(ps))
-	at := make([]int, len(ps)) // index in sent of the job that answers ps[i]
+	at := make([]int, len(ps))       // index in sent of the job that answers ps[i]
 	owner := make([]int, 0, len(ps)) // index in ps of each job in sent
 	for i, p := range ps {
 		if p.UniqueKey != nil {

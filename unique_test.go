@@ -525,3 +525,33 @@ func TestUnique_RetryDiscardedJob(t *testing.T) {
 		require.Equal(t, 1, unfinished)
 	})
 }
+
+func TestUnique_Cron(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := testdb.New(t)
+	clk := goodjob.NewFakeClock(time.Date(2025, 1, 1, 10, 0, 30, 0, time.UTC))
+	// No worker runs NoopJob here, so the first tick's job stays queued and
+	// holds the key.
+	c := fakeClient(t, db.Pool, clk, goodjob.Config{Cron: map[string]goodjob.CronEntry{
+		"sweep": {Cron: "* * * * *", Args: noopArgs{},
+			Options: []goodjob.EnqueueOption{goodjob.Unique("sweep")}},
+	}})
+	start(t, c)
+	require.NoError(t, clk.WaitSleepers(1, settle))
+
+	advance(t, clk, time.Date(2025, 1, 1, 10, 1, 0, 0, time.UTC), 1)
+	advance(t, clk, time.Date(2025, 1, 1, 10, 2, 0, 0, time.UTC), 1)
+	ats := cronAts(t, db.Pool, "sweep")
+	require.Equal(t, []time.Time{time.Date(2025, 1, 1, 10, 1, 0, 0, time.UTC)}, ats)
+	info := cronInfo(t, c, "sweep")
+	require.EqualValues(t, 1, info.Enqueued)
+	require.EqualValues(t, 1, info.Duplicates, "the second tick found the key held")
+
+	row, err := c.EnqueueCronNow(ctx, "sweep")
+	require.NoError(t, err)
+	require.True(t, row.Duplicate)
+	require.Equal(t, "sweep", row.UniqueKey)
+	all, _ := countKey(t, db.Pool, "NoopJob", "sweep")
+	require.Equal(t, 1, all)
+}

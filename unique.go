@@ -11,9 +11,9 @@ import (
 
 // ErrUniqueConflict is returned, inside a *JobActionError, by RetryJob for
 // a discarded job whose unique key an unfinished job of its kind holds now:
-// running both would break the key's promise. RetryJobs skips such jobs,
-// and of several discarded jobs that share a key it retries the newest.
-var ErrUniqueConflict = errors.New("goodjob: an unfinished job of the same kind holds the unique key")
+// retrying it would give the key two unfinished jobs. RetryJobs skips such
+// jobs, and of several discarded jobs that share a key it retries the newest.
+var ErrUniqueConflict = errors.New("goodjob: unique key held by another unfinished job")
 
 // UniqueBy makes every job of the kind unique by the key that key returns
 // for its args, as if each Enqueue call passed [Unique] with it. An
@@ -31,11 +31,12 @@ func UniqueBy[T Args](key func(args T) string) WorkerOption {
 			}, nil
 			return
 		}
-		c.uniqueType = reflect.TypeFor[T]()
+		want := reflect.TypeFor[T]()
+		c.uniqueType = want
 		c.uniqueBy = func(a Args) (string, error) {
 			t, ok := argsAs[T](a)
 			if !ok {
-				return "", fmt.Errorf("UniqueBy takes %s, not %T", c.uniqueType, a)
+				return "", fmt.Errorf("UniqueBy takes %s, not %T", want, a)
 			}
 			k := key(t)
 			if k == "" {

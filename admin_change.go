@@ -63,7 +63,8 @@ var actionNames = map[jobsql.Action]string{
 // retry_job does. The job keeps its executions, so it gets one more attempt
 // under its retry policy before it is discarded again. Only discarded jobs
 // can be retried (otherwise ErrJobState); to run a waiting job sooner, use
-// RescheduleJob.
+// RescheduleJob. A job with a unique key that another unfinished job of its
+// kind holds is not retried: the error wraps ErrUniqueConflict.
 func (c *Client) RetryJob(ctx context.Context, id uuid.UUID) error {
 	return c.changeOne(ctx, nil, jobsql.ChangeParams{Action: jobsql.ActionRetry}, id)
 }
@@ -92,7 +93,8 @@ func (c *Client) DeleteJob(ctx context.Context, id uuid.UUID) error {
 }
 
 // RetryJobs retries every discarded job that matches f, as RetryJob does,
-// and returns how many it retried. Jobs in other states are left alone.
+// and returns how many it retried. Jobs in other states are left alone, and
+// so are jobs whose unique key is held (see ErrUniqueConflict).
 func (c *Client) RetryJobs(ctx context.Context, f JobFilter) (int, error) {
 	return c.changeMany(ctx, nil, jobsql.ChangeParams{Action: jobsql.ActionRetry}, f)
 }
@@ -126,6 +128,10 @@ func (c *Client) changeOne(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParams
 	now := c.now().UTC()
 	p.Filter = jobsql.Filter{Now: now, IDs: []uuid.UUID{id}}
 	n, err := c.apply(ctx, tx, p)
+	if errors.Is(err, ErrUniqueConflict) {
+		return &JobActionError{ID: id, Action: actionNames[p.Action],
+			State: JobStateDiscarded, Err: ErrUniqueConflict}
+	}
 	if err != nil || n == 1 {
 		return err
 	}
@@ -140,6 +146,10 @@ func (c *Client) changeOne(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParams
 		return fmt.Errorf("goodjob: %s job %s: %w", aerr.Action, id, err)
 	case j.LockedByID != nil:
 		aerr.State, aerr.Err = JobState(j.State), ErrJobRunning
+	case p.Action == jobsql.ActionRetry && j.State == jobsql.StateDiscarded &&
+		j.UniqueKey != nil:
+		// A discarded job is refused a retry only for its unique key.
+		aerr.State, aerr.Err = JobState(j.State), ErrUniqueConflict
 	default:
 		aerr.State, aerr.Err = JobState(j.State), ErrJobState
 	}
@@ -167,6 +177,11 @@ func (c *Client) changeMany(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParam
 // commit, through the NOTIFY the statement sends.
 func (c *Client) apply(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParams) (int, error) {
 	changed, err := jobsql.Change(ctx, c.dbtx(tx), p)
+	if jobsql.IsUniqueViolation(err) {
+		// A job with the key was enqueued or retried by a transaction that
+		// committed after this statement's check.
+		return 0, fmt.Errorf("goodjob: %s jobs: %w", actionNames[p.Action], ErrUniqueConflict)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("goodjob: %s jobs: %w", actionNames[p.Action], err)
 	}

@@ -63,7 +63,8 @@ type CronEntryInfo struct {
 	// Enqueued counts ticks this Client enqueued since New.
 	Enqueued int64
 	// Duplicates counts ticks this Client found already enqueued by another
-	// process (or by an earlier start within the grace period).
+	// process (or by an earlier start within the grace period), and ticks
+	// skipped because the entry's Unique key was held.
 	Duplicates int64
 }
 
@@ -252,12 +253,16 @@ func (c *Client) CronEntries(ctx context.Context) ([]CronEntryInfo, error) {
 
 // EnqueueCronNow enqueues the entry's job at once, with cron_at set to now,
 // whether the entry is enabled or not, as the dashboard's "enqueue now".
+// For an entry with a [Unique] option whose key is held, it writes nothing
+// and returns the holder with Duplicate set.
 func (c *Client) EnqueueCronNow(ctx context.Context, key string) (*JobRow, error) {
 	row, err := c.enqueueCronNow(ctx, c.db, key)
 	if err != nil {
 		return nil, err
 	}
-	c.wakeLocal(row.Queue, row.ScheduledAt)
+	if !row.Duplicate {
+		c.wakeLocal(row.Queue, row.ScheduledAt)
+	}
 	return row, nil
 }
 

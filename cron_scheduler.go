@@ -138,6 +138,10 @@ func (s *cronScheduler) tick(ctx context.Context, e *cronEntry, at time.Time) {
 		if ctx.Err() == nil {
 			log.Error("cron enqueue", slog.Any(keyError, err))
 		}
+	case row.Duplicate:
+		e.stats.duplicates.Add(1)
+		log.Debug("cron tick skipped: its unique key is held",
+			slog.String(keyJobID, row.ID.String()))
 	default:
 		e.stats.enqueued.Add(1)
 		log.Debug("cron enqueued", slog.String(keyJobID, row.ID.String()))
@@ -152,7 +156,9 @@ func (s *cronScheduler) enqueue(ctx context.Context, e *cronEntry, at time.Time)
 	if err != nil {
 		return nil, err
 	}
-	s.c.wakeLocal(row.Queue, row.ScheduledAt)
+	if !row.Duplicate {
+		s.c.wakeLocal(row.Queue, row.ScheduledAt)
+	}
 	return row, nil
 }
 
@@ -166,8 +172,9 @@ func (s *cronScheduler) insert(ctx context.Context, db jobsql.DBTX, e *cronEntry
 	cronAt := at.UTC().Truncate(time.Microsecond) // the column's precision
 	p.CronKey, p.CronAt = &e.key, &cronAt
 	row.CronKey, row.CronAt = e.key, &cronAt
-	if err := jobsql.InsertOne(ctx, db, p); err != nil {
-		return nil, fmt.Errorf("insert %s: %w", row.Kind, err)
+	row, err = s.c.insert(ctx, db, p, row)
+	if err != nil {
+		return nil, err
 	}
 	return row, nil
 }

@@ -1,6 +1,7 @@
 package goodjob
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -16,6 +17,8 @@ type enqueueConfig struct {
 	at       time.Time
 	labels   []string
 	err      error
+	// uniqueKey is set by Unique; nil means the job is not unique.
+	uniqueKey *string
 
 	traceContext map[string]string // from Config.Propagator
 }
@@ -56,6 +59,24 @@ func At(t time.Time) EnqueueOption {
 // Labels tags the job; labels are stored in good_jobs.labels.
 func Labels(labels ...string) EnqueueOption {
 	return func(c *enqueueConfig) { c.labels = append(c.labels, labels...) }
+}
+
+// Unique makes the job unique by key among the unfinished jobs of its kind:
+// while a job of the same kind and key is queued, scheduled, retrying or
+// running, Enqueue inserts nothing and returns that job with
+// [JobRow.Duplicate] set. Once the job succeeds or is discarded, the key is
+// free again. The key is stored in good_jobs.unique_key and a unique index
+// enforces it, so it holds across processes. An empty key is an error.
+//
+// Unique overrides a key the kind derives with [UniqueBy].
+func Unique(key string) EnqueueOption {
+	return func(c *enqueueConfig) {
+		if key == "" {
+			c.err = errors.New("unique key is empty")
+			return
+		}
+		c.uniqueKey = &key
+	}
 }
 
 // EnqueueParams is one job of an EnqueueMany call.

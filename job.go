@@ -45,6 +45,13 @@ type JobRow struct {
 	Error           string
 	CronKey         string
 	CronAt          *time.Time
+	// UniqueKey is the key given with [Unique] or derived by [UniqueBy];
+	// empty for a job that is not unique.
+	UniqueKey string
+	// Duplicate is set on the job Enqueue returns instead of inserting one:
+	// an unfinished job of the same kind held the unique key, and this is
+	// that job. The job asked for was not written.
+	Duplicate bool
 }
 
 // envelope is ActiveJob's serialized_params document.

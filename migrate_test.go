@@ -22,7 +22,8 @@ func TestMain(m *testing.M) { testdb.Main(m) }
 
 const ts6 = "timestamp(6) without time zone"
 
-// wantColumns is GoodJob 4's column set, name to type, for each table.
+// wantColumns is GoodJob 4's column set, name to type, for each table, plus
+// the nullable columns goodjob adds (good_jobs.unique_key).
 var wantColumns = map[string]map[string]string{
 	"good_jobs": {
 		"id": "uuid", "queue_name": "text", "priority": "integer",
@@ -33,7 +34,7 @@ var wantColumns = map[string]map[string]string{
 		"batch_callback_id": "uuid", "is_discrete": "boolean",
 		"executions_count": "integer", "job_class": "text", "error_event": "smallint",
 		"labels": "text[]", "locked_by_id": "uuid", "locked_at": ts6,
-		"lock_type": "smallint",
+		"lock_type": "smallint", "unique_key": "text",
 	},
 	"good_job_executions": {
 		"id": "uuid", "created_at": ts6, "updated_at": ts6, "active_job_id": "uuid",
@@ -75,6 +76,7 @@ var wantIndexes = map[string][]string{
 		"index_good_jobs_on_labels",
 		"index_good_jobs_on_job_class",
 		"index_good_jobs_on_discarded",
+		"index_good_jobs_on_job_class_and_unique_key_unfinished",
 	},
 	"good_job_executions": {
 		"good_job_executions_pkey",
@@ -109,6 +111,11 @@ func TestMigrate(t *testing.T) {
 		require.Contains(t, indexes["index_good_jobs_on_cron_key_and_cron_at_cond"].def,
 			"CREATE UNIQUE INDEX")
 		require.Contains(t, indexes["index_good_jobs_on_labels"].def, "USING gin (labels)")
+		require.Contains(t, indexes["index_good_jobs_on_job_class_and_unique_key_unfinished"].def,
+			"CREATE UNIQUE INDEX")
+		require.Contains(t, indexes["index_good_jobs_on_job_class_and_unique_key_unfinished"].def,
+			"(job_class, unique_key) "+
+				"WHERE ((unique_key IS NOT NULL) AND (finished_at IS NULL))")
 		require.Contains(t, indexes["index_good_job_settings_on_key"].def, "CREATE UNIQUE INDEX")
 
 		var options []string

@@ -96,10 +96,29 @@ func (c *Client) Enqueue(ctx context.Context, args Args, opts ...EnqueueOption) 
 	if err != nil {
 		return nil, err
 	}
-	if err := jobsql.InsertOne(ctx, c.db, p); err != nil {
-		return nil, fmt.Errorf("goodjob: enqueue %s: %w", row.Kind, err)
+	row, err = c.insert(ctx, c.db, p, row)
+	if err != nil {
+		return nil, err
 	}
-	c.wakeLocal(row.Queue, row.ScheduledAt)
+	if !row.Duplicate {
+		c.wakeLocal(row.Queue, row.ScheduledAt)
+	}
+	return row, nil
+}
+
+// insert writes one prepared job through db, or with a unique key returns
+// the job that holds the key.
+func (c *Client) insert(ctx context.Context, db jobsql.DBTX, p jobsql.InsertParams,
+	row *JobRow) (*JobRow, error) {
+	var err error
+	if p.UniqueKey != nil {
+		row, err = c.insertUnique(ctx, db, p, row)
+	} else {
+		err = jobsql.InsertOne(ctx, db, p)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("goodjob: enqueue %s: %w", p.Kind, err)
+	}
 	return row, nil
 }
 
@@ -114,10 +133,7 @@ func (c *Client) EnqueueTx(ctx context.Context, tx pgx.Tx, args Args,
 	if err != nil {
 		return nil, err
 	}
-	if err := jobsql.InsertOne(ctx, tx, p); err != nil {
-		return nil, fmt.Errorf("goodjob: enqueue %s: %w", row.Kind, err)
-	}
-	return row, nil
+	return c.insert(ctx, tx, p, row)
 }
 
 // EnqueueMany writes every job in one round trip, with one wake-up per
@@ -152,19 +168,37 @@ func (c *Client) enqueueMany(ctx context.Context, db jobsql.DBTX, jobs []Enqueue
 		}
 		ps[i], rows[i] = p, row
 	}
-	if err := jobsql.InsertMany(ctx, db, ps); err != nil {
+	wrote, err := c.insertMany(ctx, db, ps, rows)
+	if err != nil {
 		return nil, fmt.Errorf("goodjob: enqueue %d jobs: %w", len(jobs), err)
 	}
 	if wake {
-		c.wakeRows(rows)
+		c.wakeRows(rows, wrote)
 	}
 	return rows, nil
 }
 
-// wakeRows wakes local pools once per queue, at each queue's earliest time.
-func (c *Client) wakeRows(rows []*JobRow) {
+// insertMany writes the prepared jobs and reports which it wrote: all of
+// them, unless some have unique keys that are held.
+func (c *Client) insertMany(ctx context.Context, db jobsql.DBTX, ps []jobsql.InsertParams,
+	rows []*JobRow) ([]bool, error) {
+	if slices.ContainsFunc(ps, func(p jobsql.InsertParams) bool { return p.UniqueKey != nil }) {
+		return c.insertManyUnique(ctx, db, ps, rows)
+	}
+	if err := jobsql.InsertMany(ctx, db, ps); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}
+
+// wakeRows wakes local pools once per queue, at each queue's earliest time,
+// for the rows written: every row when wrote is nil.
+func (c *Client) wakeRows(rows []*JobRow, wrote []bool) {
 	earliest := make(map[string]time.Time)
-	for _, r := range rows {
+	for i, r := range rows {
+		if wrote != nil && !wrote[i] {
+			continue
+		}
 		if t, ok := earliest[r.Queue]; !ok || r.ScheduledAt.Before(t) {
 			earliest[r.Queue] = r.ScheduledAt
 		}
@@ -189,17 +223,8 @@ func (c *Client) prepareAt(args Args, opts []EnqueueOption,
 	if kind == "" {
 		return p, nil, fmt.Errorf("%w: %T has an empty Kind()", ErrInvalidArgs, args)
 	}
-	ec := enqueueConfig{queue: "default"}
-	if h := c.handler(kind); h != nil {
-		opts = append(slices.Clip(h.cfg.defaults), opts...)
-	}
-	for _, o := range opts {
-		o(&ec)
-	}
-	if ec.err != nil {
-		return p, nil, fmt.Errorf("%w: %s: %v", ErrInvalidArgs, kind, ec.err)
-	}
-	if err := validateQueueName(ec.queue); err != nil {
+	ec, err := c.options(kind, args, opts)
+	if err != nil {
 		return p, nil, fmt.Errorf("%w: %s: %v", ErrInvalidArgs, kind, err)
 	}
 	raw, err := json.Marshal(args)
@@ -229,11 +254,33 @@ func (c *Client) prepareAt(args Args, opts []EnqueueOption,
 	p = jobsql.InsertParams{
 		ID: id, Kind: kind, Queue: ec.queue, Priority: int32(ec.priority),
 		SerializedParams: env, ScheduledAt: scheduled, CreatedAt: now, Labels: ec.labels,
-		Payload: notifier.Payload(ec.queue, scheduled, 0),
+		UniqueKey: ec.uniqueKey, Payload: notifier.Payload(ec.queue, scheduled, 0),
 	}
 	row := &JobRow{
 		ID: id, ActiveJobID: id, Kind: kind, Queue: ec.queue, Priority: ec.priority,
 		Args: raw, Labels: ec.labels, ScheduledAt: scheduled, CreatedAt: now,
 	}
+	if ec.uniqueKey != nil {
+		row.UniqueKey = *ec.uniqueKey
+	}
 	return p, row, nil
+}
+
+// options applies the kind's defaults and then opts, and checks the result.
+func (c *Client) options(kind string, args Args, opts []EnqueueOption) (enqueueConfig, error) {
+	ec := enqueueConfig{queue: "default"}
+	h := c.handler(kind)
+	if h != nil {
+		opts = append(slices.Clip(h.cfg.defaults), opts...)
+	}
+	for _, o := range opts {
+		o(&ec)
+	}
+	if ec.err != nil {
+		return ec, ec.err
+	}
+	if err := validateQueueName(ec.queue); err != nil {
+		return ec, err
+	}
+	return ec, ec.deriveUniqueKey(h, args)
 }

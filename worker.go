@@ -33,6 +33,10 @@ type workerConfig struct {
 	// rules are RetryOn and DiscardOn declarations, in order; see retry_rules.go.
 	rules       []errorRule
 	onExhausted []JobErrorFunc
+	// uniqueBy derives the unique key of the kind's jobs; uniqueType is the
+	// args type it takes. See unique.go.
+	uniqueBy   func(Args) (string, error)
+	uniqueType reflect.Type
 }
 
 // Timeout cancels the job's context after d.
@@ -87,6 +91,9 @@ func Register[T Args](c *Client, w Worker[T], opts ...WorkerOption) error {
 		}
 	}
 	if err := h.cfg.validateRules(); err != nil {
+		return fmt.Errorf("goodjob: Register %s: %w", kind, err)
+	}
+	if err := h.cfg.validateUnique(reflect.TypeFor[T]()); err != nil {
 		return fmt.Errorf("goodjob: Register %s: %w", kind, err)
 	}
 	if h.cfg.timeout < 0 {

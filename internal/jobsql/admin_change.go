@@ -24,11 +24,26 @@ const (
 // preconditions says which rows each action may change, on top of not
 // being held by a worker.
 var preconditions = map[Action]string{
-	ActionRetry:      "finished_at IS NOT NULL AND error IS NOT NULL",
+	ActionRetry:      "finished_at IS NOT NULL AND error IS NOT NULL AND " + keyFree,
 	ActionDiscard:    "finished_at IS NULL",
 	ActionReschedule: "finished_at IS NULL",
 	ActionDelete:     "true",
 }
+
+// keyFree holds for a job whose unique key no unfinished job of its kind
+// holds, so that retrying it cannot break the unique index. A job without
+// a key always qualifies.
+const keyFree = `(unique_key IS NULL OR NOT EXISTS (
+	SELECT 1 FROM good_jobs h WHERE h.job_class = good_jobs.job_class
+		AND h.unique_key = good_jobs.unique_key AND h.finished_at IS NULL))`
+
+// oneRetryPerKey keeps, of the picked jobs that share a kind and unique key,
+// only the newest: retrying two of them would give the key two unfinished
+// jobs. Jobs without a key are all kept.
+const oneRetryPerKey = `(SELECT DISTINCT ON (job_class, unique_key, solo) id FROM (
+	SELECT id, job_class, unique_key, created_at,
+		CASE WHEN unique_key IS NULL THEN id END AS solo FROM picked) k
+	ORDER BY job_class, unique_key, solo, created_at DESC, id DESC)`
 
 // ChangeParams describes one admin change.
 type ChangeParams struct {
@@ -65,7 +80,7 @@ const notifySQL = `, length(pg_notify('good_job', json_build_object(
 // return one row per queue.
 func changeSQL(p ChangeParams) (string, []any) {
 	q := &query{args: []any{p.Filter.Now}}
-	pick := "SELECT id FROM good_jobs WHERE " + p.Filter.where(q) +
+	pick := "SELECT id, job_class, unique_key, created_at FROM good_jobs WHERE " + p.Filter.where(q) +
 		" AND locked_by_id IS NULL AND " + preconditions[p.Action] + " ORDER BY created_at, id"
 	if p.Limit > 0 {
 		pick += " LIMIT " + q.arg(p.Limit)
@@ -75,8 +90,10 @@ func changeSQL(p ChangeParams) (string, []any) {
 		pick += " SKIP LOCKED"
 	}
 	var change, notify string
+	from := "picked"
 	switch p.Action {
 	case ActionRetry:
+		from = oneRetryPerKey
 		change = `UPDATE good_jobs g SET finished_at = NULL, performed_at = NULL, error = NULL,
 			error_event = NULL, scheduled_at = $1, updated_at = $1`
 		notify = notifySQL
@@ -90,7 +107,7 @@ func changeSQL(p ChangeParams) (string, []any) {
 		return deleteSQL(pick), q.args
 	}
 	sql := "WITH picked AS (" + pick + "), upd AS (" + change +
-		" FROM picked p WHERE g.id = p.id RETURNING g.queue_name, g.scheduled_at)" +
+		" FROM " + from + " p WHERE g.id = p.id RETURNING g.queue_name, g.scheduled_at)" +
 		" SELECT coalesce(queue_name, ''), min(scheduled_at), count(*)" + notify +
 		" FROM upd GROUP BY queue_name"
 	return sql, q.args

@@ -22,6 +22,9 @@ type InsertParams struct {
 	ConcurrencyKey   *string
 	CronKey          *string
 	CronAt           *time.Time
+	// UniqueKey, when set, makes the insert go through InsertUnique or
+	// InsertManyUnique, which return the job that holds the key instead.
+	UniqueKey *string
 	// Payload is the NOTIFY payload sent in the same statement.
 	Payload string
 }

@@ -25,6 +25,9 @@ type Job[T Args] struct {
 	ScheduledAt time.Time
 	CreatedAt   time.Time
 	Labels      []string
+	// BatchID is the batch the job belongs to, uuid.Nil for none. From
+	// Work, BatchFromContext gives the batch to add jobs to.
+	BatchID uuid.UUID
 }
 
 // JobRow is a job as stored, returned by Enqueue and the admin functions.
@@ -45,6 +48,7 @@ type JobRow struct {
 	Error           string
 	CronKey         string
 	CronAt          *time.Time
+	BatchID         uuid.UUID // uuid.Nil when the job is in no batch
 }
 
 // envelope is ActiveJob's serialized_params document.

@@ -64,7 +64,7 @@ func (c *Client) completeBatched(ctx context.Context, cs []jobsql.Completion) (i
 // done. Each event is recorded once (see jobsql.SettleBatches), and its
 // callback is inserted in the same transaction: that is the exactly-once
 // guarantee, however many processes finish a batch's last jobs at once.
-func (c *Client) settleBatches(ctx context.Context, tx pgx.Tx,
+func (c *Client) settleBatches(ctx context.Context, tx jobsql.DBTX,
 	ids []uuid.UUID) ([]*JobRow, error) {
 	ids = jobsql.SortedBatchIDs(ids)
 	isolation, err := jobsql.LockBatches(ctx, tx, ids)

@@ -472,3 +472,52 @@ func TestBatch_BadInput(t *testing.T) {
 	require.NoError(t, db.Pool.QueryRow(ctx, "SELECT count(*) FROM good_jobs").Scan(&jobs))
 	require.Zero(t, jobs)
 }
+
+// Discarding or deleting a batch's last pending job through the admin API
+// finishes the batch as a worker would.
+func TestBatch_AdminChanges(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := testdb.New(t)
+	c := newClient(t, db.Pool, goodjob.Config{})
+	registerMembers(t, c)
+	registerCallbacks(t, c, make(chan callbackRun, 10))
+	params := goodjob.BatchParams{
+		OnFinish: finishArgs{}, OnSuccess: successArgs{}, OnDiscard: discardArgs{},
+	}
+
+	t.Run("Discard", func(t *testing.T) {
+		b, err := c.NewBatch(ctx, params)
+		require.NoError(t, err)
+		_, err = b.Enqueue(ctx, memberArgs{N: 1})
+		require.NoError(t, err)
+		_, err = b.Enqueue(ctx, memberArgs{N: 2}, goodjob.Wait(time.Hour))
+		require.NoError(t, err)
+		require.NoError(t, b.Seal(ctx))
+		goodjobtest.Drain(ctx, t, c)
+		require.Empty(t, callbackCounts(t, db.Pool, b.ID))
+
+		n, err := c.DiscardJobs(ctx, goodjob.JobFilter{Kind: memberArgs{}.Kind()})
+		require.NoError(t, err)
+		require.Equal(t, 1, n)
+		require.Equal(t, map[string]int{"BatchDiscarded": 1, "BatchFinished": 1},
+			callbackCounts(t, db.Pool, b.ID))
+	})
+
+	t.Run("Delete", func(t *testing.T) {
+		b, err := c.NewBatch(ctx, params)
+		require.NoError(t, err)
+		later, err := b.Enqueue(ctx, memberArgs{N: 2}, goodjob.Wait(time.Hour))
+		require.NoError(t, err)
+		require.NoError(t, b.Seal(ctx))
+		require.Empty(t, callbackCounts(t, db.Pool, b.ID))
+
+		require.NoError(t, c.DeleteJob(ctx, later.ID))
+		require.Equal(t, map[string]int{"BatchFinished": 1, "BatchSucceeded": 1},
+			callbackCounts(t, db.Pool, b.ID))
+		goodjobtest.Drain(ctx, t, c)
+		s, err := b.Status(ctx)
+		require.NoError(t, err)
+		require.NotNil(t, s.FinishedAt, "the callbacks ran: the batch is finished")
+	})
+}

@@ -99,6 +99,9 @@ type JobRecord struct {
 	ErrorEvent *ErrorEvent
 	UpdatedAt  time.Time
 	LockedAt   *time.Time
+	// BatchCallbackID is the batch this job is a callback of, uuid.Nil
+	// for none.
+	BatchCallbackID uuid.UUID
 	// Executions are the job's attempts, oldest first. Only [Client.Job]
 	// fills them in.
 	Executions []Execution
@@ -137,6 +140,12 @@ func newJobRecord(j jobsql.AdminJob) *JobRecord {
 	}
 	if j.CronKey != nil {
 		r.CronKey = *j.CronKey
+	}
+	if j.BatchID != nil {
+		r.BatchID = *j.BatchID
+	}
+	if j.BatchCallbackID != nil {
+		r.BatchCallbackID = *j.BatchCallbackID
 	}
 	return r
 }

@@ -258,11 +258,14 @@ func (b *Batch) enqueue(ctx context.Context, tx pgx.Tx, jobs []EnqueueParams) ([
 	for i := range ps {
 		ps[i].BatchID, rows[i].BatchID = &b.ID, b.ID
 	}
-	insert := func(tx pgx.Tx) error { return b.insert(ctx, tx, ps) }
 	if tx != nil {
-		return rows, insert(tx)
+		if err := b.insert(ctx, tx, ps); err != nil {
+			return nil, err
+		}
+		return rows, nil
 	}
-	if err := pgx.BeginFunc(ctx, b.c.db, insert); err != nil {
+	err = pgx.BeginFunc(ctx, b.c.db, func(tx pgx.Tx) error { return b.insert(ctx, tx, ps) })
+	if err != nil {
 		return nil, err
 	}
 	b.c.wakeRows(rows)

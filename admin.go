@@ -99,6 +99,9 @@ type JobRecord struct {
 	ErrorEvent *ErrorEvent
 	UpdatedAt  time.Time
 	LockedAt   *time.Time
+	// BatchCallbackID is the batch this job is a callback of, uuid.Nil
+	// for none.
+	BatchCallbackID uuid.UUID
 	// Executions are the job's attempts, oldest first. Only [Client.Job]
 	// fills them in.
 	Executions []Execution
@@ -140,6 +143,12 @@ func newJobRecord(j jobsql.AdminJob) *JobRecord {
 	}
 	if j.UniqueKey != nil {
 		r.UniqueKey = *j.UniqueKey
+	}
+	if j.BatchID != nil {
+		r.BatchID = *j.BatchID
+	}
+	if j.BatchCallbackID != nil {
+		r.BatchCallbackID = *j.BatchCallbackID
 	}
 	return r
 }

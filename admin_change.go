@@ -176,14 +176,25 @@ func (c *Client) changeMany(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParam
 // runnable, and logs it for the audit trail. Inside tx the pools wake on
 // commit, through the NOTIFY the statement sends.
 func (c *Client) apply(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParams) (int, error) {
-	changed, err := jobsql.Change(ctx, c.dbtx(tx), p)
-	if jobsql.IsUniqueViolation(err) {
-		// A job with the key was enqueued or retried by a transaction that
-		// committed after this statement's check.
-		return 0, fmt.Errorf("goodjob: %s jobs: %w", actionNames[p.Action], ErrUniqueConflict)
+	var changed []jobsql.Changed
+	var callbacks []*JobRow
+	var err error
+	if tx == nil && endsJobs(p.Action) {
+		// Discarding or deleting a batch's job can finish the batch: the
+		// change and the batch's callbacks commit together.
+		err = pgx.BeginTxFunc(ctx, c.db, pgx.TxOptions{IsoLevel: pgx.ReadCommitted},
+			func(tx pgx.Tx) error {
+				changed, callbacks, err = c.change(ctx, tx, p)
+				return err
+			})
+	} else {
+		changed, callbacks, err = c.change(ctx, c.dbtx(tx), p)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("goodjob: %s jobs: %w", actionNames[p.Action], err)
+		return 0, err
+	}
+	if tx == nil {
+		c.wakeRows(callbacks, nil)
 	}
 	total := 0
 	for _, ch := range changed {
@@ -197,6 +208,39 @@ func (c *Client) apply(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParams) (i
 			slog.Int("jobs", total))
 	}
 	return total, nil
+}
+
+// endsJobs reports whether the action ends jobs, which can finish their
+// batches.
+func endsJobs(a jobsql.Action) bool {
+	return a == jobsql.ActionDiscard || a == jobsql.ActionDelete
+}
+
+// change runs the statement of p and, when it ended jobs of batches,
+// settles those batches in the same transaction.
+func (c *Client) change(ctx context.Context, db jobsql.DBTX,
+	p jobsql.ChangeParams) ([]jobsql.Changed, []*JobRow, error) {
+	changed, err := jobsql.Change(ctx, db, p)
+	if jobsql.IsUniqueViolation(err) {
+		// A job with the key was enqueued or retried by a transaction that
+		// committed after this statement's check.
+		err = ErrUniqueConflict
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("goodjob: %s jobs: %w", actionNames[p.Action], err)
+	}
+	var batches []uuid.UUID
+	for _, ch := range changed {
+		batches = append(batches, ch.Batches...)
+	}
+	if !endsJobs(p.Action) || len(batches) == 0 {
+		return changed, nil, nil
+	}
+	callbacks, err := c.settleBatches(ctx, db, batches)
+	if err != nil {
+		return nil, nil, err
+	}
+	return changed, callbacks, nil
 }
 
 // dbtx is tx, or the Client's pool when tx is nil.

@@ -104,29 +104,34 @@ func (cp *completer) run() {
 	wg.Wait()
 }
 
-// write retries a batch until it is written or the completer gives up: a
-// job whose outcome is lost stays locked and is released by Stop or by
-// the dead-process sweep, so it runs again rather than disappearing.
+// write stores a batch of completions. Those that finish a batch's job go
+// through their own transaction after the rest, so that waiting on a
+// batch's lock never holds up the jobs that are in no batch.
 func (cp *completer) write(batch []jobsql.Completion) {
+	plain, batched := splitBatched(batch)
+	if len(plain) > 0 {
+		cp.writeWith(plain, func(ctx context.Context, cs []jobsql.Completion) (int, error) {
+			return jobsql.Complete(ctx, cp.c.db, cp.c.processID, cp.c.now().UTC(), cs)
+		})
+	}
+	if len(batched) > 0 {
+		cp.writeWith(batched, cp.c.completeBatched)
+	}
+}
+
+// writeWith retries writing a batch until it is written or the completer
+// gives up: a job whose outcome is lost stays locked and is released by
+// Stop or by the dead-process sweep, so it runs again rather than
+// disappearing.
+func (cp *completer) writeWith(batch []jobsql.Completion,
+	complete func(context.Context, []jobsql.Completion) (int, error)) {
 	backoff := 50 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(cp.ctx, completeTimeout)
-		n, err := jobsql.Complete(ctx, cp.c.db, cp.c.processID, cp.c.now().UTC(), batch)
+		n, err := complete(ctx, batch)
 		cancel()
 		if err == nil {
-			for _, comp := range batch {
-				cp.rs.untrack(comp.ID)
-				if comp.NextAt != nil {
-					// A retry or snooze: let the pools of its queue keep its
-					// time, as they would for a job enqueued for later.
-					cp.c.wakePools(cp.rs, comp.Queue, *comp.NextAt, false)
-				}
-			}
-			cp.rs.cleanup.add(n)
-			if n < len(batch) {
-				cp.logger.Warn("jobs were no longer locked by this process",
-					slog.Int("lost", len(batch)-n), slog.Int("batch", len(batch)))
-			}
+			cp.written(batch, n)
 			return
 		}
 		if cp.ctx.Err() != nil {
@@ -141,6 +146,24 @@ func (cp *completer) write(batch []jobsql.Completion) {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// written hands the jobs of a stored batch back: n of them were still
+// this process's to finish.
+func (cp *completer) written(batch []jobsql.Completion, n int) {
+	for _, comp := range batch {
+		cp.rs.untrack(comp.ID)
+		if comp.NextAt != nil {
+			// A retry or snooze: let the pools of its queue keep its
+			// time, as they would for a job enqueued for later.
+			cp.c.wakePools(cp.rs, comp.Queue, *comp.NextAt, false)
+		}
+	}
+	cp.rs.cleanup.add(n)
+	if n < len(batch) {
+		cp.logger.Warn("jobs were no longer locked by this process",
+			slog.Int("lost", len(batch)-n), slog.Int("batch", len(batch)))
 	}
 }
 

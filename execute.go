@@ -29,6 +29,7 @@ func (c *Client) execute(workCtx context.Context, j *jobsql.ClaimedJob,
 	info := newJobInfo(j, attempt)
 	comp := jobsql.Completion{
 		ID: j.ID, ScheduledAt: j.ScheduledAt, StartedAt: startedAt, Queue: j.Queue,
+		BatchID: j.BatchID, BatchCallbackID: j.BatchCallbackID,
 	}
 	if attempt > h.maxAttempts(c.cfg.Retry) {
 		// Interrupted runs (a crashed process) counted as attempts and used
@@ -37,7 +38,7 @@ func (c *Client) execute(workCtx context.Context, j *jobsql.ClaimedJob,
 		c.exhausted(workCtx, &comp, h, info, ErrInterrupted)
 		return comp
 	}
-	ctx, endTrace := c.startTrace(withRunningJob(workCtx, c, j.ID), j, info)
+	ctx, endTrace := c.startTrace(c.withBatch(withRunningJob(workCtx, c, j.ID), j), j, info)
 	if h.cfg.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, h.cfg.timeout)
@@ -55,6 +56,9 @@ func newJobInfo(j *jobsql.ClaimedJob, attempt int) *JobInfo {
 	info := &JobInfo{
 		ID: j.ID, Kind: j.Kind, Queue: j.Queue, Attempt: attempt, Args: j.Args,
 		Labels: j.Labels, ScheduledAt: j.ScheduledAt,
+	}
+	if j.BatchID != nil {
+		info.BatchID = *j.BatchID
 	}
 	if j.Priority != nil {
 		info.Priority = int(*j.Priority)

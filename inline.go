@@ -46,8 +46,14 @@ func (c *Client) workNext(ctx context.Context, id *uuid.UUID) (uuid.UUID, bool, 
 		job = jobs[0]
 	}
 	comp := c.execute(ctx, &job, now)
-	n, err := jobsql.Complete(context.WithoutCancel(ctx), c.db, c.processID, c.now().UTC(),
-		[]jobsql.Completion{comp})
+	var n int
+	var err error
+	if comp.Batched() {
+		n, err = c.completeBatched(context.WithoutCancel(ctx), []jobsql.Completion{comp})
+	} else {
+		n, err = jobsql.Complete(context.WithoutCancel(ctx), c.db, c.processID, c.now().UTC(),
+			[]jobsql.Completion{comp})
+	}
 	if err != nil {
 		return job.ID, true, wrapInline(err)
 	}

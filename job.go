@@ -25,6 +25,9 @@ type Job[T Args] struct {
 	ScheduledAt time.Time
 	CreatedAt   time.Time
 	Labels      []string
+	// BatchID is the batch the job belongs to, uuid.Nil for none. From
+	// Work, BatchFromContext gives the batch to add jobs to.
+	BatchID uuid.UUID
 }
 
 // JobRow is a job as stored, returned by Enqueue and the admin functions.
@@ -52,6 +55,8 @@ type JobRow struct {
 	// an unfinished job of the same kind held the unique key, and this is
 	// that job. The job asked for was not written.
 	Duplicate bool
+	// BatchID is the job's batch; uuid.Nil when the job is in no batch.
+	BatchID uuid.UUID
 }
 
 // envelope is ActiveJob's serialized_params document.

@@ -18,6 +18,7 @@ type JobInfo struct {
 	Args        json.RawMessage
 	Labels      []string
 	ScheduledAt time.Time
+	BatchID     uuid.UUID // uuid.Nil when the job is in no batch
 }
 
 // Middleware wraps a Work call, as ActiveJob's around_perform does. It must

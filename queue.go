@@ -153,6 +153,24 @@ func (c *Client) EnqueueManyTx(ctx context.Context, tx pgx.Tx,
 
 func (c *Client) enqueueMany(ctx context.Context, db jobsql.DBTX, jobs []EnqueueParams,
 	wake bool) ([]*JobRow, error) {
+	ps, rows, err := c.prepareMany(ctx, jobs)
+	if err != nil {
+		return nil, err
+	}
+	wrote, err := c.insertMany(ctx, db, ps, rows)
+	if err != nil {
+		return nil, fmt.Errorf("goodjob: enqueue %d jobs: %w", len(jobs), err)
+	}
+	if wake {
+		c.wakeRows(rows, wrote)
+	}
+	return rows, nil
+}
+
+// prepareMany validates every job and builds their rows, all with the same
+// creation time.
+func (c *Client) prepareMany(ctx context.Context,
+	jobs []EnqueueParams) ([]jobsql.InsertParams, []*JobRow, error) {
 	ps := make([]jobsql.InsertParams, len(jobs))
 	rows := make([]*JobRow, len(jobs))
 	now := c.now().UTC()
@@ -164,18 +182,11 @@ func (c *Client) enqueueMany(ctx context.Context, db jobsql.DBTX, jobs []Enqueue
 		}
 		p, row, err := c.prepareAt(j.Args, opts, now)
 		if err != nil {
-			return nil, fmt.Errorf("job %d: %w", i, err)
+			return nil, nil, fmt.Errorf("job %d: %w", i, err)
 		}
 		ps[i], rows[i] = p, row
 	}
-	wrote, err := c.insertMany(ctx, db, ps, rows)
-	if err != nil {
-		return nil, fmt.Errorf("goodjob: enqueue %d jobs: %w", len(jobs), err)
-	}
-	if wake {
-		c.wakeRows(rows, wrote)
-	}
-	return rows, nil
+	return ps, rows, nil
 }
 
 // insertMany writes the prepared jobs and reports which it wrote: all of

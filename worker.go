@@ -152,6 +152,9 @@ func decodeJob[T Args](j *jobsql.ClaimedJob, attempt int) (*Job[T], error) {
 		CreatedAt:   j.CreatedAt,
 		Labels:      j.Labels,
 	}
+	if j.BatchID != nil {
+		job.BatchID = *j.BatchID
+	}
 	if j.Priority != nil {
 		job.Priority = int(*j.Priority)
 	}

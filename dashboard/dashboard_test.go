@@ -316,3 +316,27 @@ func TestCron(t *testing.T) {
 	resp = f.post("/cron/nope/enqueue", url.Values{})
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
+
+func TestPages_Batch(t *testing.T) {
+	t.Parallel()
+	f := setup(t, dashboard.Config{AuthorizeFunc: allowAll})
+	ctx := t.Context()
+	b, err := f.client.NewBatch(ctx, goodjob.BatchParams{Description: xss,
+		OnFinish: mailArgs{}})
+	require.NoError(t, err)
+	rows, err := b.EnqueueMany(ctx, []goodjob.EnqueueParams{
+		{Args: mailArgs{To: "a@example.com"}}, {Args: mailArgs{To: "b@example.com"}}})
+	require.NoError(t, err)
+
+	code, body := f.get("/jobs/" + rows[0].ID.String())
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "<h2>Batch</h2>")
+	require.Contains(t, body, b.ID.String())
+	require.Contains(t, body, "2 jobs: 2 pending, 0 succeeded, 0 discarded")
+	require.Contains(t, body, "finish: MailJob")
+	require.NotContains(t, body, "<script>window", "the description is escaped")
+
+	plain := f.enqueue(mailArgs{To: "c@example.com"})
+	_, body = f.get("/jobs/" + plain.String())
+	require.NotContains(t, body, "<h2>Batch")
+}

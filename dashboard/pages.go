@@ -125,7 +125,36 @@ func (h *handler) job(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, r, "job", "Job "+job.Kind, job)
+	d := jobData{JobRecord: job}
+	if d.Batch, err = h.batchOf(r, job); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, "job", "Job "+job.Kind, d)
+}
+
+// jobData is the job page: the job and the batch it is in or calls back.
+type jobData struct {
+	*goodjob.JobRecord
+	Batch *goodjob.BatchStatus
+}
+
+// batchOf returns the batch of job, or nil when it has none or the batch
+// was cleaned up.
+func (h *handler) batchOf(r *http.Request, job *goodjob.JobRecord) (*goodjob.BatchStatus,
+	error) {
+	id := job.BatchID
+	if id == uuid.Nil {
+		id = job.BatchCallbackID
+	}
+	if id == uuid.Nil {
+		return nil, nil
+	}
+	s, err := h.client.BatchStatus(r.Context(), id)
+	if errors.Is(err, goodjob.ErrBatchNotFound) {
+		return nil, nil
+	}
+	return s, err
 }
 
 func (h *handler) processes(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // Action is an operator's change to jobs.
@@ -67,7 +69,14 @@ type Changed struct {
 	Queue       string
 	ScheduledAt time.Time
 	Count       int
+	// Batches are the batches the changed jobs belong to or are callbacks
+	// of, since discarding or deleting a job can finish its batch.
+	Batches []uuid.UUID
 }
+
+// batchesSQL lists, per queue, the batches of the changed rows.
+const batchesSQL = `,
+	array_remove(array_agg(DISTINCT coalesce(batch_id, batch_callback_id)), NULL)`
 
 // notifySQL wakes the workers of each queue a change made runnable, in the
 // same statement, with the payload enqueue sends.
@@ -107,8 +116,9 @@ func changeSQL(p ChangeParams) (string, []any) {
 		return deleteSQL(pick), q.args
 	}
 	sql := "WITH picked AS (" + pick + "), upd AS (" + change +
-		" FROM " + from + " p WHERE g.id = p.id RETURNING g.queue_name, g.scheduled_at)" +
-		" SELECT coalesce(queue_name, ''), min(scheduled_at), count(*)" + notify +
+		" FROM " + from + " p WHERE g.id = p.id" +
+		" RETURNING g.queue_name, g.scheduled_at, g.batch_id, g.batch_callback_id)" +
+		" SELECT coalesce(queue_name, ''), min(scheduled_at), count(*)" + batchesSQL + notify +
 		" FROM upd GROUP BY queue_name"
 	return sql, q.args
 }
@@ -117,11 +127,13 @@ func changeSQL(p ChangeParams) (string, []any) {
 func deleteSQL(pick string) string {
 	return "WITH picked AS (" + pick + `), del AS (
 	DELETE FROM good_jobs g USING picked p WHERE g.id = p.id
-	RETURNING coalesce(g.active_job_id, g.id) AS active_job_id, g.queue_name, g.scheduled_at
+	RETURNING coalesce(g.active_job_id, g.id) AS active_job_id, g.queue_name, g.scheduled_at,
+		g.batch_id, g.batch_callback_id
 ), ex AS (
 	DELETE FROM good_job_executions e USING del WHERE e.active_job_id = del.active_job_id
 )
-SELECT coalesce(queue_name, ''), min(scheduled_at), count(*) FROM del GROUP BY queue_name`
+SELECT coalesce(queue_name, ''), min(scheduled_at), count(*)` + batchesSQL + `
+FROM del GROUP BY queue_name`
 }
 
 // Change applies p in one statement and returns what it changed per queue.
@@ -136,7 +148,7 @@ func Change(ctx context.Context, db DBTX, p ChangeParams) ([]Changed, error) {
 	for rows.Next() {
 		var c Changed
 		var sched *time.Time
-		dest := []any{&c.Queue, &sched, &c.Count}
+		dest := []any{&c.Queue, &sched, &c.Count, &c.Batches}
 		if p.Action == ActionRetry || p.Action == ActionReschedule {
 			dest = append(dest, new(int))
 		}

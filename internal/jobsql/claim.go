@@ -42,6 +42,10 @@ type ClaimedJob struct {
 	// TraceContext is serialized_params.goodjob_trace_context as JSON, nil
 	// when the job was enqueued without one.
 	TraceContext []byte
+	// BatchID is the batch the job belongs to; BatchCallbackID the batch
+	// whose callback it is. Both are nil for most jobs.
+	BatchID         *uuid.UUID
+	BatchCallbackID *uuid.UUID
 }
 
 // claimSQL picks candidates through the partial candidate index
@@ -69,7 +73,7 @@ RETURNING g.id, coalesce(g.active_job_id, g.id), g.job_class, coalesce(g.queue_n
 	g.priority, g.serialized_params->'arguments'->0, g.scheduled_at,
 	g.created_at, g.labels, g.executions_count, g.concurrency_key,
 	coalesce((g.serialized_params->>'executions')::int, 0),
-	g.serialized_params->'goodjob_trace_context'`
+	g.serialized_params->'goodjob_trace_context', g.batch_id, g.batch_callback_id`
 
 // asyncCommit makes the claim's commit not wait for its WAL flush. If the
 // server crashes before the flush, the claim is lost and the job runs again:
@@ -110,7 +114,8 @@ func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
 		var j ClaimedJob
 		if err := rows.Scan(&j.ID, &j.ActiveJobID, &j.Kind, &j.Queue, &j.Priority, &j.Args,
 			&j.ScheduledAt, &j.CreatedAt, &j.Labels, &j.ExecutionsCount,
-			&j.ConcurrencyKey, &j.Executions, &j.TraceContext); err != nil {
+			&j.ConcurrencyKey, &j.Executions, &j.TraceContext, &j.BatchID,
+			&j.BatchCallbackID); err != nil {
 			return nil, fmt.Errorf("claim jobs: scan: %w", err)
 		}
 		jobs = append(jobs, j)

@@ -29,6 +29,15 @@ type Completion struct {
 	// Queue is not written; it tells the caller which pools to wake for
 	// NextAt once the completion is stored.
 	Queue string
+	// BatchID and BatchCallbackID are not written either: they come from
+	// the claim and tell the caller which batches to settle.
+	BatchID         *uuid.UUID
+	BatchCallbackID *uuid.UUID
+}
+
+// Batched reports whether finishing the job may change a batch.
+func (c *Completion) Batched() bool {
+	return c.Finished && (c.BatchID != nil || c.BatchCallbackID != nil)
 }
 
 // completeSQL finishes or reschedules a batch of jobs and records one

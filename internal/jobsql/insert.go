@@ -25,6 +25,10 @@ type InsertParams struct {
 	// UniqueKey, when set, makes the insert go through InsertUnique or
 	// InsertManyUnique, which return the job that holds the key instead.
 	UniqueKey *string
+	// BatchID puts the job in a batch; BatchCallbackID marks it as the
+	// callback of one.
+	BatchID         *uuid.UUID
+	BatchCallbackID *uuid.UUID
 	// Payload is the NOTIFY payload sent in the same statement.
 	Payload string
 }
@@ -37,8 +41,8 @@ WITH ins AS (
 	INSERT INTO good_jobs (
 		id, active_job_id, job_class, queue_name, priority, serialized_params,
 		scheduled_at, created_at, updated_at, labels, executions_count,
-		concurrency_key, cron_key, cron_at
-	) VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $7, $8, 0, $9, $10, $11)
+		concurrency_key, cron_key, cron_at, batch_id, batch_callback_id
+	) VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $7, $8, 0, $9, $10, $11, $13, $14)
 	ON CONFLICT (cron_key, cron_at) WHERE cron_key IS NOT NULL DO NOTHING
 	RETURNING id
 )
@@ -58,7 +62,7 @@ func InsertOne(ctx context.Context, db DBTX, p InsertParams) error {
 	rows, err := db.Query(ctx, insertOneSQL,
 		p.ID, p.Kind, p.Queue, p.Priority, p.SerializedParams,
 		p.ScheduledAt, p.CreatedAt, labels, p.ConcurrencyKey, p.CronKey, p.CronAt,
-		p.Payload)
+		p.Payload, p.BatchID, p.BatchCallbackID)
 	if err != nil {
 		return fmt.Errorf("insert job: %w", err)
 	}
@@ -83,18 +87,20 @@ const insertManySQL = `
 WITH input AS (
 	SELECT * FROM unnest(
 		$1::uuid[], $2::text[], $3::text[], $4::int[], $5::jsonb[],
-		$6::timestamp[], $7::jsonb[]
-	) AS i(id, job_class, queue_name, priority, serialized_params, scheduled_at, labels)
+		$6::timestamp[], $7::jsonb[], $9::uuid[], $10::uuid[]
+	) AS i(id, job_class, queue_name, priority, serialized_params, scheduled_at, labels,
+		batch_id, batch_callback_id)
 ), ins AS (
 	INSERT INTO good_jobs (
 		id, active_job_id, job_class, queue_name, priority, serialized_params,
-		scheduled_at, created_at, updated_at, labels, executions_count
+		scheduled_at, created_at, updated_at, labels, executions_count,
+		batch_id, batch_callback_id
 	)
 	SELECT id, id, job_class, queue_name, priority, serialized_params,
 		scheduled_at, $8, $8,
 		CASE WHEN labels IS NULL THEN NULL
 			ELSE ARRAY(SELECT jsonb_array_elements_text(labels)) END,
-		0
+		0, batch_id, batch_callback_id
 	FROM input
 	RETURNING queue_name, scheduled_at
 )
@@ -118,15 +124,18 @@ func InsertMany(ctx context.Context, db DBTX, ps []InsertParams) error {
 	params := make([][]byte, n)
 	sched := make([]time.Time, n)
 	labels := make([][]byte, n)
+	batches := make([]*uuid.UUID, n)
+	callbacks := make([]*uuid.UUID, n)
 	for i, p := range ps {
 		ids[i], kinds[i], queues[i], prios[i] = p.ID, p.Kind, p.Queue, p.Priority
+		batches[i], callbacks[i] = p.BatchID, p.BatchCallbackID
 		params[i], sched[i] = p.SerializedParams, p.ScheduledAt
 		if len(p.Labels) > 0 {
 			labels[i] = jsonStrings(p.Labels)
 		}
 	}
 	rows, err := db.Query(ctx, insertManySQL,
-		ids, kinds, queues, prios, params, sched, labels, ps[0].CreatedAt)
+		ids, kinds, queues, prios, params, sched, labels, ps[0].CreatedAt, batches, callbacks)
 	if err != nil {
 		return fmt.Errorf("insert jobs: %w", err)
 	}

@@ -138,6 +138,9 @@ func newJobRecord(j jobsql.AdminJob) *JobRecord {
 	if j.CronKey != nil {
 		r.CronKey = *j.CronKey
 	}
+	if j.ConcurrencyKey != nil {
+		r.ConcurrencyKey = *j.ConcurrencyKey
+	}
 	return r
 }
 

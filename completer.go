@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/goodjob-go/goodjob/internal/jobsql"
 )
 
@@ -104,35 +106,49 @@ func (cp *completer) run() {
 	wg.Wait()
 }
 
-// write retries a batch until it is written or the completer gives up: a
-// job whose outcome is lost stays locked and is released by Stop or by
-// the dead-process sweep, so it runs again rather than disappearing.
+// write stores a batch: put-backs of jobs that never started and the
+// outcomes of attempts go through separate statements, each retried on its
+// own so that one that succeeded is not written twice.
 func (cp *completer) write(batch []jobsql.Completion) {
+	var done, back []jobsql.Completion
+	for _, comp := range batch {
+		if comp.PutBack {
+			back = append(back, comp)
+		} else {
+			done = append(done, comp)
+		}
+	}
+	if len(done) > 0 {
+		n := cp.retry(done, jobsql.Complete)
+		cp.rs.cleanup.add(n)
+	}
+	if len(back) > 0 {
+		cp.retry(back, jobsql.PutBack)
+	}
+}
+
+// writeFunc is jobsql.Complete or jobsql.PutBack.
+type writeFunc func(ctx context.Context, db jobsql.DBTX, processID uuid.UUID,
+	now time.Time, cs []jobsql.Completion) (int, error)
+
+// retry retries a batch until it is written or the completer gives up: a
+// job whose outcome is lost stays locked and is released by Stop or by
+// the dead-process sweep, so it runs again rather than disappearing. It
+// returns how many rows were written.
+func (cp *completer) retry(batch []jobsql.Completion, write writeFunc) int {
 	backoff := 50 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(cp.ctx, completeTimeout)
-		n, err := jobsql.Complete(ctx, cp.c.db, cp.c.processID, cp.c.now().UTC(), batch)
+		n, err := write(ctx, cp.c.db, cp.c.processID, cp.c.now().UTC(), batch)
 		cancel()
 		if err == nil {
-			for _, comp := range batch {
-				cp.rs.untrack(comp.ID)
-				if comp.NextAt != nil {
-					// A retry or snooze: let the pools of its queue keep its
-					// time, as they would for a job enqueued for later.
-					cp.c.wakePools(cp.rs, comp.Queue, *comp.NextAt, false)
-				}
-			}
-			cp.rs.cleanup.add(n)
-			if n < len(batch) {
-				cp.logger.Warn("jobs were no longer locked by this process",
-					slog.Int("lost", len(batch)-n), slog.Int("batch", len(batch)))
-			}
-			return
+			cp.written(batch, n)
+			return n
 		}
 		if cp.ctx.Err() != nil {
 			cp.logger.Error("completions not written before shutdown",
 				slog.Int("jobs", len(batch)), slog.Any("error", err))
-			return
+			return 0
 		}
 		cp.logger.Warn("write completions", slog.Any("error", err),
 			slog.Duration("retry_in", backoff))
@@ -141,6 +157,23 @@ func (cp *completer) write(batch []jobsql.Completion) {
 		case <-time.After(backoff):
 		}
 		backoff = min(backoff*2, 5*time.Second)
+	}
+}
+
+// written forgets the jobs of a stored batch, of which n rows were still
+// this process's to write.
+func (cp *completer) written(batch []jobsql.Completion, n int) {
+	for _, comp := range batch {
+		cp.rs.untrack(comp.ID)
+		if comp.NextAt != nil {
+			// A retry, snooze or put-back: let the pools of its queue keep
+			// its time, as they would for a job enqueued for later.
+			cp.c.wakePools(cp.rs, comp.Queue, *comp.NextAt, false)
+		}
+	}
+	if n < len(batch) {
+		cp.logger.Warn("jobs were no longer locked by this process",
+			slog.Int("lost", len(batch)-n), slog.Int("batch", len(batch)))
 	}
 }
 

@@ -134,6 +134,8 @@ func (s *cronScheduler) tick(ctx context.Context, e *cronEntry, at time.Time) {
 	case errors.Is(err, jobsql.ErrDuplicate):
 		e.stats.duplicates.Add(1)
 		log.Debug("cron tick already enqueued")
+	case errors.Is(err, ErrConcurrencyLimit):
+		log.Info("cron tick skipped by a concurrency limit", slog.Any(keyError, err))
 	case err != nil:
 		if ctx.Err() == nil {
 			log.Error("cron enqueue", slog.Any(keyError, err))
@@ -166,7 +168,7 @@ func (s *cronScheduler) insert(ctx context.Context, db jobsql.DBTX, e *cronEntry
 	cronAt := at.UTC().Truncate(time.Microsecond) // the column's precision
 	p.CronKey, p.CronAt = &e.key, &cronAt
 	row.CronKey, row.CronAt = e.key, &cronAt
-	if err := jobsql.InsertOne(ctx, db, p); err != nil {
+	if err := s.c.insert(ctx, db, []jobsql.InsertParams{p}); err != nil {
 		return nil, fmt.Errorf("insert %s: %w", row.Kind, err)
 	}
 	return row, nil

@@ -45,6 +45,9 @@ type JobRow struct {
 	Error           string
 	CronKey         string
 	CronAt          *time.Time
+	// ConcurrencyKey is the key of the kind's [Concurrency] limits, "" for
+	// none.
+	ConcurrencyKey string
 }
 
 // envelope is ActiveJob's serialized_params document.

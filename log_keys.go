@@ -9,4 +9,5 @@ const (
 	keyError   = "error"
 	keyCronKey = "cron_key"
 	keyCronAt  = "cron_at"
+	keyRetryAt = "retry_at"
 )

@@ -90,13 +90,16 @@ func (c *Client) handler(kind string) *handler {
 }
 
 // Enqueue writes one job and wakes the workers of its queue. The job and its
-// wake-up are written in one statement.
+// wake-up are written in one statement, or, for a kind with enqueue-side
+// [Concurrency] limits, in one short transaction that checks them first.
+// A job over such a limit is not written, and the error matches
+// [ErrConcurrencyLimit].
 func (c *Client) Enqueue(ctx context.Context, args Args, opts ...EnqueueOption) (*JobRow, error) {
 	p, row, err := c.prepare(args, c.traced(ctx, opts))
 	if err != nil {
 		return nil, err
 	}
-	if err := jobsql.InsertOne(ctx, c.db, p); err != nil {
+	if err := c.insert(ctx, c.db, []jobsql.InsertParams{p}); err != nil {
 		return nil, fmt.Errorf("goodjob: enqueue %s: %w", row.Kind, err)
 	}
 	c.wakeLocal(row.Queue, row.ScheduledAt)
@@ -105,6 +108,10 @@ func (c *Client) Enqueue(ctx context.Context, args Args, opts ...EnqueueOption) 
 
 // EnqueueTx writes one job inside the caller's transaction. The job exists,
 // and workers wake, only when tx commits; a rollback leaves nothing behind.
+//
+// For a kind with enqueue-side [Concurrency] limits, tx holds the lock of
+// the job's key until it ends, so other enqueues of that key wait for it.
+// tx must be READ COMMITTED (the default) or SERIALIZABLE.
 func (c *Client) EnqueueTx(ctx context.Context, tx pgx.Tx, args Args,
 	opts ...EnqueueOption) (*JobRow, error) {
 	if tx == nil {
@@ -114,14 +121,15 @@ func (c *Client) EnqueueTx(ctx context.Context, tx pgx.Tx, args Args,
 	if err != nil {
 		return nil, err
 	}
-	if err := jobsql.InsertOne(ctx, tx, p); err != nil {
+	if err := c.insert(ctx, tx, []jobsql.InsertParams{p}); err != nil {
 		return nil, fmt.Errorf("goodjob: enqueue %s: %w", row.Kind, err)
 	}
 	return row, nil
 }
 
 // EnqueueMany writes every job in one round trip, with one wake-up per
-// queue. Either all jobs are written or none is.
+// queue. Either all jobs are written or none is: when writing them all
+// would exceed a [Concurrency] limit, none is written.
 func (c *Client) EnqueueMany(ctx context.Context, jobs []EnqueueParams) ([]*JobRow, error) {
 	return c.enqueueMany(ctx, c.db, jobs, true)
 }
@@ -152,7 +160,7 @@ func (c *Client) enqueueMany(ctx context.Context, db jobsql.DBTX, jobs []Enqueue
 		}
 		ps[i], rows[i] = p, row
 	}
-	if err := jobsql.InsertMany(ctx, db, ps); err != nil {
+	if err := c.insert(ctx, db, ps); err != nil {
 		return nil, fmt.Errorf("goodjob: enqueue %d jobs: %w", len(jobs), err)
 	}
 	if wake {
@@ -190,8 +198,14 @@ func (c *Client) prepareAt(args Args, opts []EnqueueOption,
 		return p, nil, fmt.Errorf("%w: %T has an empty Kind()", ErrInvalidArgs, args)
 	}
 	ec := enqueueConfig{queue: "default"}
+	var key *string
 	if h := c.handler(kind); h != nil {
 		opts = append(slices.Clip(h.cfg.defaults), opts...)
+		if cc := h.cfg.concurrency; cc != nil {
+			if k := cc.key(args); k != "" {
+				key = &k
+			}
+		}
 	}
 	for _, o := range opts {
 		o(&ec)
@@ -229,11 +243,14 @@ func (c *Client) prepareAt(args Args, opts []EnqueueOption,
 	p = jobsql.InsertParams{
 		ID: id, Kind: kind, Queue: ec.queue, Priority: int32(ec.priority),
 		SerializedParams: env, ScheduledAt: scheduled, CreatedAt: now, Labels: ec.labels,
-		Payload: notifier.Payload(ec.queue, scheduled, 0),
+		Payload: notifier.Payload(ec.queue, scheduled, 0), ConcurrencyKey: key,
 	}
 	row := &JobRow{
 		ID: id, ActiveJobID: id, Kind: kind, Queue: ec.queue, Priority: ec.priority,
 		Args: raw, Labels: ec.labels, ScheduledAt: scheduled, CreatedAt: now,
+	}
+	if key != nil {
+		row.ConcurrencyKey = *key
 	}
 	return p, row, nil
 }

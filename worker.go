@@ -33,6 +33,7 @@ type workerConfig struct {
 	// rules are RetryOn and DiscardOn declarations, in order; see retry_rules.go.
 	rules       []errorRule
 	onExhausted []JobErrorFunc
+	concurrency *ConcurrencyConfig
 }
 
 // Timeout cancels the job's context after d.
@@ -88,6 +89,11 @@ func Register[T Args](c *Client, w Worker[T], opts ...WorkerOption) error {
 	}
 	if err := h.cfg.validateRules(); err != nil {
 		return fmt.Errorf("goodjob: Register %s: %w", kind, err)
+	}
+	if cc := h.cfg.concurrency; cc != nil {
+		if err := cc.validate(); err != nil {
+			return fmt.Errorf("goodjob: Register %s: %w", kind, err)
+		}
 	}
 	if h.cfg.timeout < 0 {
 		return fmt.Errorf("goodjob: Register %s: Timeout %s is negative", kind, h.cfg.timeout)

@@ -29,6 +29,10 @@ type Completion struct {
 	// Queue is not written; it tells the caller which pools to wake for
 	// NextAt once the completion is stored.
 	Queue string
+	// PutBack marks a job that was claimed but never started: it goes back
+	// to the queue at NextAt through PutBack, not Complete, with no
+	// execution row and no attempt counted.
+	PutBack bool
 }
 
 // completeSQL finishes or reschedules a batch of jobs and records one

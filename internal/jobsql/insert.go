@@ -80,18 +80,19 @@ const insertManySQL = `
 WITH input AS (
 	SELECT * FROM unnest(
 		$1::uuid[], $2::text[], $3::text[], $4::int[], $5::jsonb[],
-		$6::timestamp[], $7::jsonb[]
-	) AS i(id, job_class, queue_name, priority, serialized_params, scheduled_at, labels)
+		$6::timestamp[], $7::jsonb[], $9::text[]
+	) AS i(id, job_class, queue_name, priority, serialized_params, scheduled_at, labels,
+		concurrency_key)
 ), ins AS (
 	INSERT INTO good_jobs (
 		id, active_job_id, job_class, queue_name, priority, serialized_params,
-		scheduled_at, created_at, updated_at, labels, executions_count
+		scheduled_at, created_at, updated_at, labels, executions_count, concurrency_key
 	)
 	SELECT id, id, job_class, queue_name, priority, serialized_params,
 		scheduled_at, $8, $8,
 		CASE WHEN labels IS NULL THEN NULL
 			ELSE ARRAY(SELECT jsonb_array_elements_text(labels)) END,
-		0
+		0, concurrency_key
 	FROM input
 	RETURNING queue_name, scheduled_at
 )
@@ -102,7 +103,7 @@ SELECT pg_notify('good_job', json_build_object(
 FROM ins GROUP BY queue_name`
 
 // InsertMany writes every row in one round trip. CreatedAt is taken from the
-// first row; cron and concurrency columns are not written in bulk.
+// first row; cron columns are not written in bulk.
 func InsertMany(ctx context.Context, db DBTX, ps []InsertParams) error {
 	if len(ps) == 0 {
 		return nil
@@ -115,7 +116,9 @@ func InsertMany(ctx context.Context, db DBTX, ps []InsertParams) error {
 	params := make([][]byte, n)
 	sched := make([]time.Time, n)
 	labels := make([][]byte, n)
+	keys := make([]*string, n)
 	for i, p := range ps {
+		keys[i] = p.ConcurrencyKey
 		ids[i], kinds[i], queues[i], prios[i] = p.ID, p.Kind, p.Queue, p.Priority
 		params[i], sched[i] = p.SerializedParams, p.ScheduledAt
 		if len(p.Labels) > 0 {
@@ -123,7 +126,7 @@ func InsertMany(ctx context.Context, db DBTX, ps []InsertParams) error {
 		}
 	}
 	rows, err := db.Query(ctx, insertManySQL,
-		ids, kinds, queues, prios, params, sched, labels, ps[0].CreatedAt)
+		ids, kinds, queues, prios, params, sched, labels, ps[0].CreatedAt, keys)
 	if err != nil {
 		return fmt.Errorf("insert jobs: %w", err)
 	}

@@ -35,9 +35,8 @@ func (c *Client) admitAndExecute(ctx context.Context, j *jobsql.ClaimedJob,
 // put back and checked again later.
 func (c *Client) admit(ctx context.Context, j *jobsql.ClaimedJob,
 	cc *ConcurrencyConfig) (time.Time, bool) {
-	now := c.now().UTC()
 	a, err := jobsql.Admit(ctx, c.db, jobsql.AdmitParams{
-		ID: j.ID, ProcessID: c.processID, Key: *j.ConcurrencyKey, Now: now,
+		ID: j.ID, ProcessID: c.processID, Key: *j.ConcurrencyKey,
 		Limit: cc.PerformLimit, ThrottleCount: cc.PerformThrottle.Count,
 		ThrottlePeriod: cc.PerformThrottle.Period,
 	})
@@ -47,16 +46,16 @@ func (c *Client) admit(ctx context.Context, j *jobsql.ClaimedJob,
 		if ctx.Err() == nil {
 			log.Warn("concurrency check failed, putting the job back", slog.Any(keyError, err))
 		}
-		return now, false
+		return time.Time{}, false
 	case a.Lost:
 		log.Warn("job no longer locked by this process before it started")
-		return now, false
+		return time.Time{}, false
 	case !a.Admitted:
 		log.Debug("concurrency limit reached, putting the job back",
 			slog.Int("running", a.Running), slog.Int("perform_limit", cc.PerformLimit),
 			slog.Int("started_in_period", a.Started),
 			slog.Int("perform_throttle", cc.PerformThrottle.Count))
-		return now, false
+		return time.Time{}, false
 	}
-	return now, true
+	return a.StartedAt, true
 }

@@ -86,7 +86,6 @@ type AdmitParams struct {
 	ID        uuid.UUID
 	ProcessID uuid.UUID
 	Key       string
-	Now       time.Time
 	// Limit is the most jobs of Key that may run at once; 0 is no limit.
 	Limit int
 	// ThrottleCount attempts may start within ThrottlePeriod; 0 is no
@@ -102,10 +101,19 @@ type Admission struct {
 	Started  int // attempts of the key started within the throttle period
 	// Lost reports that the job was no longer locked by the process.
 	Lost bool
+	// StartedAt is the database's time when the check ran, written to
+	// performed_at when the job was admitted.
+	StartedAt time.Time
 }
 
 // admitSQL counts, then marks the job running by setting performed_at, in
 // one statement whose snapshot postdates the key's lock.
+//
+// The start is read from the database's clock while the statement runs,
+// after its snapshot was taken: every attempt that made room for this one
+// had its outcome committed before that, so the recorded runs of a key
+// never overlap more than its limit allows. clock_timestamp() AT TIME ZONE
+// 'UTC' is UTC whatever the session's TimeZone.
 //
 // Running jobs are the unfinished ones with performed_at set. Attempts
 // started within the throttle period ($6) are those still running plus
@@ -114,32 +122,38 @@ type Admission struct {
 // finished since the cutoff can own such rows, and both sets come from
 // partial indexes on concurrency_key.
 const admitSQL = `
-WITH running AS (
+WITH clock AS (
+	SELECT clock_timestamp() AT TIME ZONE 'UTC' AS now
+), cutoff AS (
+	SELECT CASE WHEN $6::bigint > 0 THEN now - make_interval(secs => $6 / 1e6) END AS t
+	FROM clock
+), running AS (
 	SELECT count(*) AS n FROM good_jobs
 	WHERE concurrency_key = $3 AND finished_at IS NULL AND performed_at IS NOT NULL
 ), started AS (
-	SELECT CASE WHEN $6::timestamp IS NULL THEN 0 ELSE
+	SELECT CASE WHEN c.t IS NULL THEN 0 ELSE
 		(SELECT count(*) FROM good_jobs
-			WHERE concurrency_key = $3 AND finished_at IS NULL AND performed_at >= $6)
+			WHERE concurrency_key = $3 AND finished_at IS NULL AND performed_at >= c.t)
 		+ (SELECT count(*) FROM good_job_executions e JOIN (
 			SELECT active_job_id FROM good_jobs
 				WHERE concurrency_key = $3 AND finished_at IS NULL
 			UNION ALL
 			SELECT active_job_id FROM good_jobs
-				WHERE concurrency_key = $3 AND finished_at >= $6
+				WHERE concurrency_key = $3 AND finished_at >= c.t
 		) j ON e.active_job_id = j.active_job_id
-		WHERE e.created_at >= $6)
+		WHERE e.created_at >= c.t)
 	END AS n
+	FROM cutoff c
 ), admitted AS (
-	UPDATE good_jobs g SET performed_at = $4, concurrency_key = $3, updated_at = $4
-	FROM running r, started s
+	UPDATE good_jobs g SET performed_at = k.now, concurrency_key = $3, updated_at = k.now
+	FROM running r, started s, clock k
 	WHERE g.id = $1 AND g.locked_by_id = $2 AND g.finished_at IS NULL
-		AND ($5 = 0 OR r.n < $5) AND ($7 = 0 OR s.n < $7)
+		AND ($4 = 0 OR r.n < $4) AND ($5 = 0 OR s.n < $5)
 	RETURNING g.id
 )
 SELECT r.n, s.n, (SELECT count(*) FROM admitted),
-	EXISTS (SELECT 1 FROM good_jobs WHERE id = $1 AND locked_by_id = $2)
-FROM running r, started s`
+	EXISTS (SELECT 1 FROM good_jobs WHERE id = $1 AND locked_by_id = $2), k.now
+FROM running r, started s, clock k`
 
 // Admit takes the key's lock in its own short transaction and marks the
 // job running if the key has room under its perform limit and throttle.
@@ -149,19 +163,16 @@ func Admit(ctx context.Context, db interface {
 	Begin(context.Context) (pgx.Tx, error)
 }, p AdmitParams) (Admission, error) {
 	var a Admission
-	var cutoff *time.Time
-	if p.ThrottleCount > 0 {
-		t := p.Now.Add(-p.ThrottlePeriod)
-		cutoff = &t
-	}
 	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		if err := LockKeys(ctx, tx, []string{p.Key}); err != nil {
 			return err
 		}
 		var admitted int
 		var locked bool
-		if err := tx.QueryRow(ctx, admitSQL, p.ID, p.ProcessID, p.Key, p.Now, p.Limit,
-			cutoff, p.ThrottleCount).Scan(&a.Running, &a.Started, &admitted, &locked); err != nil {
+		err := tx.QueryRow(ctx, admitSQL, p.ID, p.ProcessID, p.Key, p.Limit, p.ThrottleCount,
+			p.ThrottlePeriod.Microseconds()).Scan(&a.Running, &a.Started, &admitted, &locked,
+			&a.StartedAt)
+		if err != nil {
 			return err
 		}
 		a.Admitted, a.Lost = admitted == 1, !locked
@@ -170,6 +181,7 @@ func Admit(ctx context.Context, db interface {
 	if err != nil {
 		return Admission{}, fmt.Errorf("admit job %s: %w", p.ID, err)
 	}
+	a.StartedAt = a.StartedAt.UTC()
 	return a, nil
 }
 

@@ -136,15 +136,17 @@ type beginner interface {
 }
 
 // insert writes ps through db, which is the Client's pool or a caller's
-// transaction. Jobs under enqueue-side limits are checked first, in the
-// same transaction, holding their keys' locks until it ends; jobs without
-// them are written by a single statement, as before.
-func (c *Client) insert(ctx context.Context, db jobsql.DBTX, ps []jobsql.InsertParams) error {
+// transaction, with InsertMany when bulk is set and InsertOne otherwise.
+// Jobs under enqueue-side limits are checked first, in the same
+// transaction, holding their keys' locks until it ends; jobs without them
+// are written by a single statement.
+func (c *Client) insert(ctx context.Context, db jobsql.DBTX, ps []jobsql.InsertParams,
+	bulk bool) error {
 	write := func(db jobsql.DBTX) error {
-		if len(ps) == 1 {
-			return jobsql.InsertOne(ctx, db, ps[0])
+		if bulk {
+			return jobsql.InsertMany(ctx, db, ps)
 		}
-		return jobsql.InsertMany(ctx, db, ps)
+		return jobsql.InsertOne(ctx, db, ps[0])
 	}
 	if !c.anyEnqueueLimited(ps) {
 		return write(db)

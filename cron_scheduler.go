@@ -168,7 +168,7 @@ func (s *cronScheduler) insert(ctx context.Context, db jobsql.DBTX, e *cronEntry
 	cronAt := at.UTC().Truncate(time.Microsecond) // the column's precision
 	p.CronKey, p.CronAt = &e.key, &cronAt
 	row.CronKey, row.CronAt = e.key, &cronAt
-	if err := s.c.insert(ctx, db, []jobsql.InsertParams{p}); err != nil {
+	if err := s.c.insert(ctx, db, []jobsql.InsertParams{p}, false); err != nil {
 		return nil, fmt.Errorf("insert %s: %w", row.Kind, err)
 	}
 	return row, nil

@@ -99,7 +99,7 @@ func (c *Client) Enqueue(ctx context.Context, args Args, opts ...EnqueueOption) 
 	if err != nil {
 		return nil, err
 	}
-	if err := c.insert(ctx, c.db, []jobsql.InsertParams{p}); err != nil {
+	if err := c.insert(ctx, c.db, []jobsql.InsertParams{p}, false); err != nil {
 		return nil, fmt.Errorf("goodjob: enqueue %s: %w", row.Kind, err)
 	}
 	c.wakeLocal(row.Queue, row.ScheduledAt)
@@ -121,7 +121,7 @@ func (c *Client) EnqueueTx(ctx context.Context, tx pgx.Tx, args Args,
 	if err != nil {
 		return nil, err
 	}
-	if err := c.insert(ctx, tx, []jobsql.InsertParams{p}); err != nil {
+	if err := c.insert(ctx, tx, []jobsql.InsertParams{p}, false); err != nil {
 		return nil, fmt.Errorf("goodjob: enqueue %s: %w", row.Kind, err)
 	}
 	return row, nil
@@ -160,7 +160,7 @@ func (c *Client) enqueueMany(ctx context.Context, db jobsql.DBTX, jobs []Enqueue
 		}
 		ps[i], rows[i] = p, row
 	}
-	if err := c.insert(ctx, db, ps); err != nil {
+	if err := c.insert(ctx, db, ps, true); err != nil {
 		return nil, fmt.Errorf("goodjob: enqueue %d jobs: %w", len(jobs), err)
 	}
 	if wake {

@@ -150,6 +150,9 @@ func newJobRecord(j jobsql.AdminJob) *JobRecord {
 	if j.BatchCallbackID != nil {
 		r.BatchCallbackID = *j.BatchCallbackID
 	}
+	if j.ConcurrencyKey != nil {
+		r.ConcurrencyKey = *j.ConcurrencyKey
+	}
 	return r
 }
 

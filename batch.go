@@ -259,38 +259,41 @@ func (b *Batch) enqueue(ctx context.Context, tx pgx.Tx, jobs []EnqueueParams) ([
 		ps[i].BatchID, rows[i].BatchID = &b.ID, b.ID
 	}
 	if tx != nil {
-		if err := b.insert(ctx, tx, ps); err != nil {
+		if _, err := b.insert(ctx, tx, ps, rows); err != nil {
 			return nil, err
 		}
 		return rows, nil
 	}
-	err = pgx.BeginFunc(ctx, b.c.db, func(tx pgx.Tx) error { return b.insert(ctx, tx, ps) })
+	var wrote []bool
+	err = pgx.BeginFunc(ctx, b.c.db, func(tx pgx.Tx) error {
+		wrote, err = b.insert(ctx, tx, ps, rows)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	b.c.wakeRows(rows, nil)
+	b.c.wakeRows(rows, wrote)
 	return rows, nil
 }
 
-func (b *Batch) insert(ctx context.Context, tx pgx.Tx, ps []jobsql.InsertParams) error {
+// insert locks the batch and writes ps through the Client's insert path,
+// so unique keys and concurrency limits hold for a batch's jobs too.
+func (b *Batch) insert(ctx context.Context, tx pgx.Tx, ps []jobsql.InsertParams,
+	rows []*JobRow) ([]bool, error) {
 	finished, err := jobsql.LockBatchForAdd(ctx, tx, b.ID)
 	switch {
 	case errors.Is(err, jobsql.ErrNoBatch):
-		return fmt.Errorf("%w: %s", ErrBatchNotFound, b.ID)
+		return nil, fmt.Errorf("%w: %s", ErrBatchNotFound, b.ID)
 	case err != nil:
-		return fmt.Errorf("goodjob: add jobs to batch: %w", err)
+		return nil, fmt.Errorf("goodjob: add jobs to batch: %w", err)
 	case finished:
-		return fmt.Errorf("%w: cannot add jobs to batch %s", ErrBatchFinished, b.ID)
+		return nil, fmt.Errorf("%w: cannot add jobs to batch %s", ErrBatchFinished, b.ID)
 	}
-	if len(ps) == 1 {
-		err = jobsql.InsertOne(ctx, tx, ps[0])
-	} else {
-		err = jobsql.InsertMany(ctx, tx, ps)
-	}
+	wrote, err := b.c.insertMany(ctx, tx, ps, rows)
 	if err != nil {
-		return fmt.Errorf("goodjob: add %d jobs to batch %s: %w", len(ps), b.ID, err)
+		return nil, fmt.Errorf("goodjob: add %d jobs to batch %s: %w", len(ps), b.ID, err)
 	}
-	return nil
+	return wrote, nil
 }
 
 // Seal marks the batch as enqueued (enqueued_at), after which its

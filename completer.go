@@ -104,40 +104,62 @@ func (cp *completer) run() {
 	wg.Wait()
 }
 
-// write stores a batch of completions. Those that finish a batch's job go
-// through their own transaction after the rest, so that waiting on a
-// batch's lock never holds up the jobs that are in no batch.
+// write stores a batch of completions in up to three statements, each
+// retried on its own so that one that succeeded is not written twice:
+// outcomes of jobs in no batch; outcomes that finish a batch's job, in a
+// transaction of their own after the rest, so that waiting on a batch's
+// lock never holds up the jobs in no batch; and put-backs of jobs that
+// never started.
 func (cp *completer) write(batch []jobsql.Completion) {
-	plain, batched := splitBatched(batch)
+	var done, back []jobsql.Completion
+	for _, comp := range batch {
+		if comp.PutBack {
+			back = append(back, comp)
+		} else {
+			done = append(done, comp)
+		}
+	}
+	plain, batched := splitBatched(done)
+	n := 0
 	if len(plain) > 0 {
-		cp.writeWith(plain, func(ctx context.Context, cs []jobsql.Completion) (int, error) {
-			return jobsql.Complete(ctx, cp.c.db, cp.c.processID, cp.c.now().UTC(), cs)
-		})
+		n += cp.retry(plain, cp.complete)
 	}
 	if len(batched) > 0 {
-		cp.writeWith(batched, cp.c.completeBatched)
+		n += cp.retry(batched, cp.c.completeBatched)
+	}
+	cp.rs.cleanup.add(n)
+	if len(back) > 0 {
+		cp.retry(back, cp.putBack)
 	}
 }
 
-// writeWith retries writing a batch until it is written or the completer
-// gives up: a job whose outcome is lost stays locked and is released by
-// Stop or by the dead-process sweep, so it runs again rather than
-// disappearing.
-func (cp *completer) writeWith(batch []jobsql.Completion,
-	complete func(context.Context, []jobsql.Completion) (int, error)) {
+func (cp *completer) complete(ctx context.Context, cs []jobsql.Completion) (int, error) {
+	return jobsql.Complete(ctx, cp.c.db, cp.c.processID, cp.c.now().UTC(), cs)
+}
+
+func (cp *completer) putBack(ctx context.Context, cs []jobsql.Completion) (int, error) {
+	return jobsql.PutBack(ctx, cp.c.db, cp.c.processID, cp.c.now().UTC(), cs)
+}
+
+// retry retries writing a batch until it is written or the completer gives
+// up: a job whose outcome is lost stays locked and is released by Stop or
+// by the dead-process sweep, so it runs again rather than disappearing. It
+// returns how many rows were written.
+func (cp *completer) retry(batch []jobsql.Completion,
+	write func(context.Context, []jobsql.Completion) (int, error)) int {
 	backoff := 50 * time.Millisecond
 	for {
 		ctx, cancel := context.WithTimeout(cp.ctx, completeTimeout)
-		n, err := complete(ctx, batch)
+		n, err := write(ctx, batch)
 		cancel()
 		if err == nil {
 			cp.written(batch, n)
-			return
+			return n
 		}
 		if cp.ctx.Err() != nil {
 			cp.logger.Error("completions not written before shutdown",
 				slog.Int("jobs", len(batch)), slog.Any("error", err))
-			return
+			return 0
 		}
 		cp.logger.Warn("write completions", slog.Any("error", err),
 			slog.Duration("retry_in", backoff))
@@ -149,18 +171,17 @@ func (cp *completer) writeWith(batch []jobsql.Completion,
 	}
 }
 
-// written hands the jobs of a stored batch back: n of them were still
-// this process's to finish.
+// written forgets the jobs of a stored batch, of which n rows were still
+// this process's to write.
 func (cp *completer) written(batch []jobsql.Completion, n int) {
 	for _, comp := range batch {
 		cp.rs.untrack(comp.ID)
 		if comp.NextAt != nil {
-			// A retry or snooze: let the pools of its queue keep its
-			// time, as they would for a job enqueued for later.
+			// A retry, snooze or put-back: let the pools of its queue keep
+			// its time, as they would for a job enqueued for later.
 			cp.c.wakePools(cp.rs, comp.Queue, *comp.NextAt, false)
 		}
 	}
-	cp.rs.cleanup.add(n)
 	if n < len(batch) {
 		cp.logger.Warn("jobs were no longer locked by this process",
 			slog.Int("lost", len(batch)-n), slog.Int("batch", len(batch)))

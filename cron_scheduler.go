@@ -134,6 +134,8 @@ func (s *cronScheduler) tick(ctx context.Context, e *cronEntry, at time.Time) {
 	case errors.Is(err, jobsql.ErrDuplicate):
 		e.stats.duplicates.Add(1)
 		log.Debug("cron tick already enqueued")
+	case errors.Is(err, ErrConcurrencyLimit):
+		log.Info("cron tick skipped by a concurrency limit", slog.Any(keyError, err))
 	case err != nil:
 		if ctx.Err() == nil {
 			log.Error("cron enqueue", slog.Any(keyError, err))

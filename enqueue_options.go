@@ -19,6 +19,9 @@ type enqueueConfig struct {
 	err      error
 	// uniqueKey is set by Unique; nil means the job is not unique.
 	uniqueKey *string
+	// concurrencyKey is the key of the kind's Concurrency limits; nil
+	// when the kind has none or its Key returned "".
+	concurrencyKey *string
 
 	traceContext map[string]string // from Config.Propagator
 }

@@ -21,4 +21,8 @@ var (
 	ErrStarted = errors.New("goodjob: client already started")
 	// ErrNotStarted is returned by Stop on a Client that is not running.
 	ErrNotStarted = errors.New("goodjob: client not started")
+	// ErrConcurrencyLimit is matched by the error of an enqueue refused by
+	// a kind's TotalLimit, EnqueueLimit or EnqueueThrottle; nothing was
+	// written. See [ConcurrencyConfig] and [ConcurrencyLimitError].
+	ErrConcurrencyLimit = errors.New("goodjob: concurrency limit reached")
 )

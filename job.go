@@ -57,6 +57,9 @@ type JobRow struct {
 	Duplicate bool
 	// BatchID is the job's batch; uuid.Nil when the job is in no batch.
 	BatchID uuid.UUID
+	// ConcurrencyKey is the key of the kind's [Concurrency] limits, "" for
+	// none.
+	ConcurrencyKey string
 }
 
 // envelope is ActiveJob's serialized_params document.

@@ -24,6 +24,7 @@ const listenReadyTimeout = 5 * time.Second
 // runState is everything a started Client owns; Stop tears it down.
 type runState struct {
 	kinds     []string
+	gated     []string // kinds with perform-side concurrency limits
 	pools     []*pool
 	completer *completer
 	listener  *notifier.Listener
@@ -72,8 +73,11 @@ func (c *Client) Start(ctx context.Context) error {
 	base := context.WithoutCancel(ctx)
 	rs.loopCtx, rs.loopCancel = context.WithCancel(base)
 	rs.workCtx, rs.workCancel = context.WithCancel(base)
-	for kind := range c.handlers {
+	for kind, h := range c.handlers {
 		rs.kinds = append(rs.kinds, kind)
+		if cc := h.cfg.concurrency; cc != nil && cc.performLimited() {
+			rs.gated = append(rs.gated, kind)
+		}
 	}
 	slices.Sort(rs.kinds)
 	rs.completer = newCompleter(c, rs)

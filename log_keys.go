@@ -10,4 +10,5 @@ const (
 	keyCronKey = "cron_key"
 	keyCronAt  = "cron_at"
 	keyBatchID = "batch_id"
+	keyRetryAt = "retry_at"
 )

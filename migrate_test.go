@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -71,6 +72,8 @@ var wantIndexes = map[string][]string{
 		"index_good_jobs_jobs_on_finished_at_only",
 		"index_good_jobs_on_active_job_id_and_created_at",
 		"index_good_jobs_on_concurrency_key_when_unfinished",
+		"index_good_jobs_on_concurrency_key_and_created_at",
+		"index_good_jobs_on_concurrency_key_and_finished_at",
 		"index_good_jobs_on_batch_id",
 		"index_good_jobs_on_batch_callback_id",
 		"index_good_jobs_on_labels",
@@ -149,8 +152,10 @@ func TestMigrate(t *testing.T) {
 		files, err := fs.Glob(migrations.FS, "*.sql")
 		require.NoError(t, err)
 		want := make([]int32, len(files))
-		for i := range files {
-			want[i] = int32(i + 1)
+		for i, f := range files {
+			v, err := strconv.Atoi(f[:4])
+			require.NoError(t, err, "version of %s", f)
+			want[i] = int32(v)
 		}
 		require.Equal(t, want, versions, "one row per migration file")
 

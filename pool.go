@@ -217,6 +217,7 @@ func (p *pool) claim(ctx context.Context, n int) (int, error) {
 	params := jobsql.ClaimParams{
 		ProcessID: p.c.processID, Now: now, Limit: n, Kinds: kinds,
 		Queues: p.spec.Queues, Exclude: p.spec.Exclude, Ordered: p.spec.Ordered,
+		Gated: p.rs.gated,
 	}
 	if paused != nil {
 		params.PausedQueues, params.PausedLabels = paused.Queues, paused.Labels
@@ -263,7 +264,7 @@ func (p *pool) start(j *jobsql.ClaimedJob, startedAt time.Time) {
 	p.rs.jobs.Add(1)
 	go func() {
 		defer p.rs.jobs.Done()
-		comp := p.c.execute(p.rs.workCtx, j, startedAt)
+		comp := p.c.admitAndExecute(p.rs.workCtx, j, startedAt)
 		p.rs.completer.add(comp)
 		p.running.Add(-1)
 		signal(p.freed)

@@ -90,7 +90,10 @@ func (c *Client) handler(kind string) *handler {
 }
 
 // Enqueue writes one job and wakes the workers of its queue. The job and its
-// wake-up are written in one statement.
+// wake-up are written in one statement, or, for a kind with enqueue-side
+// [Concurrency] limits, in one short transaction that checks them first.
+// A job over such a limit is not written, and the error matches
+// [ErrConcurrencyLimit].
 func (c *Client) Enqueue(ctx context.Context, args Args, opts ...EnqueueOption) (*JobRow, error) {
 	p, row, err := c.prepare(args, c.traced(ctx, opts))
 	if err != nil {
@@ -106,16 +109,18 @@ func (c *Client) Enqueue(ctx context.Context, args Args, opts ...EnqueueOption) 
 	return row, nil
 }
 
-// insert writes one prepared job through db, or with a unique key returns
-// the job that holds the key.
+// insert writes one prepared job through db, within its kind's concurrency
+// limits, or with a unique key returns the job that holds the key.
 func (c *Client) insert(ctx context.Context, db jobsql.DBTX, p jobsql.InsertParams,
 	row *JobRow) (*JobRow, error) {
-	var err error
-	if p.UniqueKey != nil {
+	err := c.withinLimits(ctx, db, []jobsql.InsertParams{p}, func(db jobsql.DBTX) error {
+		if p.UniqueKey == nil {
+			return jobsql.InsertOne(ctx, db, p)
+		}
+		var err error
 		row, err = c.insertUnique(ctx, db, p, row)
-	} else {
-		err = jobsql.InsertOne(ctx, db, p)
-	}
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("goodjob: enqueue %s: %w", p.Kind, err)
 	}
@@ -124,6 +129,10 @@ func (c *Client) insert(ctx context.Context, db jobsql.DBTX, p jobsql.InsertPara
 
 // EnqueueTx writes one job inside the caller's transaction. The job exists,
 // and workers wake, only when tx commits; a rollback leaves nothing behind.
+//
+// For a kind with enqueue-side [Concurrency] limits, tx holds the lock of
+// the job's key until it ends, so other enqueues of that key wait for it.
+// tx must be READ COMMITTED (the default) or SERIALIZABLE.
 func (c *Client) EnqueueTx(ctx context.Context, tx pgx.Tx, args Args,
 	opts ...EnqueueOption) (*JobRow, error) {
 	if tx == nil {
@@ -137,7 +146,8 @@ func (c *Client) EnqueueTx(ctx context.Context, tx pgx.Tx, args Args,
 }
 
 // EnqueueMany writes every job in one round trip, with one wake-up per
-// queue. Either all jobs are written or none is.
+// queue. Either all jobs are written or none is: when writing them all
+// would exceed a [Concurrency] limit, none is written.
 func (c *Client) EnqueueMany(ctx context.Context, jobs []EnqueueParams) ([]*JobRow, error) {
 	return c.enqueueMany(ctx, c.db, jobs, true)
 }
@@ -189,17 +199,20 @@ func (c *Client) prepareMany(ctx context.Context,
 	return ps, rows, nil
 }
 
-// insertMany writes the prepared jobs and reports which it wrote: all of
-// them, unless some have unique keys that are held.
+// insertMany writes the prepared jobs, within their kinds' concurrency
+// limits, and reports which it wrote: nil for all of them. The row of a job
+// whose unique key is held becomes the job that holds it.
 func (c *Client) insertMany(ctx context.Context, db jobsql.DBTX, ps []jobsql.InsertParams,
-	rows []*JobRow) ([]bool, error) {
-	if slices.ContainsFunc(ps, func(p jobsql.InsertParams) bool { return p.UniqueKey != nil }) {
-		return c.insertManyUnique(ctx, db, ps, rows)
-	}
-	if err := jobsql.InsertMany(ctx, db, ps); err != nil {
-		return nil, err
-	}
-	return nil, nil
+	rows []*JobRow) (wrote []bool, err error) {
+	err = c.withinLimits(ctx, db, ps, func(db jobsql.DBTX) error {
+		if !slices.ContainsFunc(ps, func(p jobsql.InsertParams) bool { return p.UniqueKey != nil }) {
+			return jobsql.InsertMany(ctx, db, ps)
+		}
+		var err error
+		wrote, err = c.insertManyUnique(ctx, db, ps, rows)
+		return err
+	})
+	return wrote, err
 }
 
 // wakeRows wakes local pools once per queue, at each queue's earliest time,
@@ -265,7 +278,8 @@ func (c *Client) prepareAt(args Args, opts []EnqueueOption,
 	p = jobsql.InsertParams{
 		ID: id, Kind: kind, Queue: ec.queue, Priority: int32(ec.priority),
 		SerializedParams: env, ScheduledAt: scheduled, CreatedAt: now, Labels: ec.labels,
-		UniqueKey: ec.uniqueKey, Payload: notifier.Payload(ec.queue, scheduled, 0),
+		UniqueKey: ec.uniqueKey, ConcurrencyKey: ec.concurrencyKey,
+		Payload: notifier.Payload(ec.queue, scheduled, 0),
 	}
 	row := &JobRow{
 		ID: id, ActiveJobID: id, Kind: kind, Queue: ec.queue, Priority: ec.priority,
@@ -273,6 +287,9 @@ func (c *Client) prepareAt(args Args, opts []EnqueueOption,
 	}
 	if ec.uniqueKey != nil {
 		row.UniqueKey = *ec.uniqueKey
+	}
+	if ec.concurrencyKey != nil {
+		row.ConcurrencyKey = *ec.concurrencyKey
 	}
 	return p, row, nil
 }
@@ -283,6 +300,11 @@ func (c *Client) options(kind string, args Args, opts []EnqueueOption) (enqueueC
 	h := c.handler(kind)
 	if h != nil {
 		opts = append(slices.Clip(h.cfg.defaults), opts...)
+		if cc := h.cfg.concurrency; cc != nil {
+			if k := cc.key(args); k != "" {
+				ec.concurrencyKey = &k
+			}
+		}
 	}
 	for _, o := range opts {
 		o(&ec)

@@ -35,8 +35,9 @@ type workerConfig struct {
 	onExhausted []JobErrorFunc
 	// uniqueBy derives the unique key of the kind's jobs; uniqueType is the
 	// args type it takes. See unique.go.
-	uniqueBy   func(Args) (string, error)
-	uniqueType reflect.Type
+	uniqueBy    func(Args) (string, error)
+	uniqueType  reflect.Type
+	concurrency *ConcurrencyConfig
 }
 
 // Timeout cancels the job's context after d.
@@ -95,6 +96,11 @@ func Register[T Args](c *Client, w Worker[T], opts ...WorkerOption) error {
 	}
 	if err := h.cfg.validateUnique(reflect.TypeFor[T]()); err != nil {
 		return fmt.Errorf("goodjob: Register %s: %w", kind, err)
+	}
+	if cc := h.cfg.concurrency; cc != nil {
+		if err := cc.validate(); err != nil {
+			return fmt.Errorf("goodjob: Register %s: %w", kind, err)
+		}
 	}
 	if h.cfg.timeout < 0 {
 		return fmt.Errorf("goodjob: Register %s: Timeout %s is negative", kind, h.cfg.timeout)

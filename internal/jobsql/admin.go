@@ -133,7 +133,7 @@ type AdminJob struct {
 	PerformedAt, FinishedAt, LockedAt *time.Time
 	LockedByID                        *uuid.UUID
 	ErrorEvent                        *int16
-	CronKey                           *string
+	CronKey, ConcurrencyKey           *string
 	CronAt                            *time.Time
 	UniqueKey                         *string
 	BatchID, BatchCallbackID          *uuid.UUID
@@ -144,14 +144,14 @@ const adminJobColumns = `id, coalesce(active_job_id, id), coalesce(job_class, ''
 	coalesce(executions_count, 0), serialized_params->'arguments'->0, labels,
 	coalesce(scheduled_at, created_at), created_at, updated_at, performed_at, finished_at,
 	locked_at, locked_by_id, error_event, cron_key, cron_at, unique_key, batch_id,
-	batch_callback_id`
+	batch_callback_id, concurrency_key`
 
 func scanAdminJob(row pgx.Row) (AdminJob, error) {
 	var j AdminJob
 	err := row.Scan(&j.ID, &j.ActiveJobID, &j.Kind, &j.Queue, &j.State, &j.Error, &j.Priority,
 		&j.ExecutionsCount, &j.Args, &j.Labels, &j.ScheduledAt, &j.CreatedAt, &j.UpdatedAt,
 		&j.PerformedAt, &j.FinishedAt, &j.LockedAt, &j.LockedByID, &j.ErrorEvent, &j.CronKey,
-		&j.CronAt, &j.UniqueKey, &j.BatchID, &j.BatchCallbackID)
+		&j.CronAt, &j.UniqueKey, &j.BatchID, &j.BatchCallbackID, &j.ConcurrencyKey)
 	return j, err
 }
 

@@ -22,6 +22,11 @@ type ClaimParams struct {
 	// carrying a paused label. Paused kinds are left out of Kinds instead.
 	PausedQueues []string
 	PausedLabels []string
+
+	// Gated lists kinds with perform-side concurrency limits. Their jobs
+	// that have a concurrency key are claimed without performed_at: they
+	// count as running only once Admit lets them start.
+	Gated []string
 }
 
 // ClaimedJob is what a worker needs from a claimed row.
@@ -53,6 +58,8 @@ type ClaimedJob struct {
 // NULL) and locks them in the same statement. SKIP LOCKED lets many pools
 // and processes claim at once without waiting on each other, and no
 // advisory lock is held, so it works behind PgBouncer in transaction mode.
+// Keyed jobs of gated kinds ($7) are locked without performed_at; with no
+// gated kinds the CASE always takes performed_at = $1.
 const claimSQL = `
 WITH candidates AS (
 	SELECT id FROM good_jobs
@@ -66,7 +73,9 @@ WITH candidates AS (
 	FOR UPDATE SKIP LOCKED
 )
 UPDATE good_jobs g SET
-	locked_by_id = $4, locked_at = $1, performed_at = $1, lock_type = 1,
+	locked_by_id = $4, locked_at = $1, lock_type = 1,
+	performed_at = CASE WHEN g.concurrency_key IS NOT NULL AND g.job_class = ANY($7::text[])
+		THEN NULL ELSE $1 END,
 	executions_count = coalesce(g.executions_count, 0) + 1, updated_at = $1
 FROM candidates c WHERE g.id = c.id%s
 RETURNING g.id, coalesce(g.active_job_id, g.id), g.job_class, coalesce(g.queue_name, ''),
@@ -83,17 +92,17 @@ const asyncCommit = `
 
 var (
 	claimAnySQL     = fmt.Sprintf(claimSQL, "", "", asyncCommit)
-	claimIncludeSQL = fmt.Sprintf(claimSQL, "AND queue_name = ANY($7::text[])", "", asyncCommit)
+	claimIncludeSQL = fmt.Sprintf(claimSQL, "AND queue_name = ANY($8::text[])", "", asyncCommit)
 	claimExcludeSQL = fmt.Sprintf(claimSQL,
-		"AND (queue_name IS NULL OR NOT queue_name = ANY($7::text[]))", "", asyncCommit)
-	claimOrderedSQL = fmt.Sprintf(claimSQL, "AND queue_name = ANY($7::text[])",
-		"array_position($7::text[], queue_name),", asyncCommit)
+		"AND (queue_name IS NULL OR NOT queue_name = ANY($8::text[]))", "", asyncCommit)
+	claimOrderedSQL = fmt.Sprintf(claimSQL, "AND queue_name = ANY($8::text[])",
+		"array_position($8::text[], queue_name),", asyncCommit)
 )
 
 // Claim locks up to p.Limit jobs for p.ProcessID and returns them in claim
 // order: priority, then scheduled time, then id.
 func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
-	args := []any{p.Now, p.Kinds, p.Limit, p.ProcessID, p.PausedQueues, p.PausedLabels}
+	args := []any{p.Now, p.Kinds, p.Limit, p.ProcessID, p.PausedQueues, p.PausedLabels, p.Gated}
 	query := claimAnySQL
 	switch {
 	case p.Queues == nil:

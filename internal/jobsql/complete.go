@@ -33,6 +33,10 @@ type Completion struct {
 	// the claim and tell the caller which batches to settle.
 	BatchID         *uuid.UUID
 	BatchCallbackID *uuid.UUID
+	// PutBack marks a job that was claimed but never started: it goes back
+	// to the queue at NextAt through PutBack, not Complete, with no
+	// execution row and no attempt counted.
+	PutBack bool
 }
 
 // Batched reports whether finishing the job may change a batch.

@@ -80,28 +80,39 @@ func InsertOne(ctx context.Context, db DBTX, p InsertParams) error {
 	return nil
 }
 
-// insertManySQL writes every row from parallel arrays in one statement and
-// sends one notification per queue, carrying the queue's earliest
-// scheduled_at and the number of rows, instead of one per job.
-const insertManySQL = `
+// bulkInput unnests the parallel arrays of bulkColumns, from parameter
+// $first on, into rows and inserts them; the last of its parameters is the
+// creation time of them all.
+func bulkInput(first int) string {
+	ps := make([]any, 12)
+	for i := range ps {
+		ps[i] = first + i
+	}
+	return fmt.Sprintf(`
 WITH input AS (
 	SELECT * FROM unnest(
-		$1::uuid[], $2::text[], $3::text[], $4::int[], $5::jsonb[],
-		$6::timestamp[], $7::jsonb[], $9::uuid[], $10::uuid[]
+		$%d::uuid[], $%d::text[], $%d::text[], $%d::int[], $%d::jsonb[], $%d::timestamp[],
+		$%d::jsonb[], $%d::text[], $%d::text[], $%d::uuid[], $%d::uuid[]
 	) AS i(id, job_class, queue_name, priority, serialized_params, scheduled_at, labels,
-		batch_id, batch_callback_id)
+		concurrency_key, unique_key, batch_id, batch_callback_id)
 ), ins AS (
 	INSERT INTO good_jobs (
 		id, active_job_id, job_class, queue_name, priority, serialized_params,
 		scheduled_at, created_at, updated_at, labels, executions_count,
-		batch_id, batch_callback_id
+		concurrency_key, unique_key, batch_id, batch_callback_id
 	)
 	SELECT id, id, job_class, queue_name, priority, serialized_params,
-		scheduled_at, $8, $8,
+		scheduled_at, $%[12]d, $%[12]d,
 		CASE WHEN labels IS NULL THEN NULL
 			ELSE ARRAY(SELECT jsonb_array_elements_text(labels)) END,
-		0, batch_id, batch_callback_id
-	FROM input
+		0, concurrency_key, unique_key, batch_id, batch_callback_id
+	FROM input`, ps...)
+}
+
+// insertManySQL writes every row in one statement and sends one
+// notification per queue, carrying the queue's earliest scheduled_at and
+// the number of rows, instead of one per job.
+var insertManySQL = bulkInput(1) + `
 	RETURNING queue_name, scheduled_at
 )
 SELECT pg_notify('good_job', json_build_object(
@@ -110,12 +121,9 @@ SELECT pg_notify('good_job', json_build_object(
 	'count', count(*))::text)
 FROM ins GROUP BY queue_name`
 
-// InsertMany writes every row in one round trip. CreatedAt is taken from the
-// first row; cron and concurrency columns are not written in bulk.
-func InsertMany(ctx context.Context, db DBTX, ps []InsertParams) error {
-	if len(ps) == 0 {
-		return nil
-	}
+// bulkColumns returns ps as the parallel arrays bulkInput takes, then
+// the creation time, taken from the first row.
+func bulkColumns(ps []InsertParams) []any {
 	n := len(ps)
 	ids := make([]uuid.UUID, n)
 	kinds := make([]string, n)
@@ -124,18 +132,31 @@ func InsertMany(ctx context.Context, db DBTX, ps []InsertParams) error {
 	params := make([][]byte, n)
 	sched := make([]time.Time, n)
 	labels := make([][]byte, n)
+	concurrency := make([]*string, n)
+	unique := make([]*string, n)
 	batches := make([]*uuid.UUID, n)
 	callbacks := make([]*uuid.UUID, n)
 	for i, p := range ps {
 		ids[i], kinds[i], queues[i], prios[i] = p.ID, p.Kind, p.Queue, p.Priority
-		batches[i], callbacks[i] = p.BatchID, p.BatchCallbackID
 		params[i], sched[i] = p.SerializedParams, p.ScheduledAt
+		concurrency[i], unique[i] = p.ConcurrencyKey, p.UniqueKey
+		batches[i], callbacks[i] = p.BatchID, p.BatchCallbackID
 		if len(p.Labels) > 0 {
 			labels[i] = jsonStrings(p.Labels)
 		}
 	}
-	rows, err := db.Query(ctx, insertManySQL,
-		ids, kinds, queues, prios, params, sched, labels, ps[0].CreatedAt, batches, callbacks)
+	return []any{ids, kinds, queues, prios, params, sched, labels,
+		concurrency, unique, batches, callbacks, ps[0].CreatedAt}
+}
+
+// InsertMany writes every row in one round trip. CreatedAt is taken from the
+// first row; cron columns are not written in bulk, and rows with a unique
+// key go through InsertManyUnique.
+func InsertMany(ctx context.Context, db DBTX, ps []InsertParams) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	rows, err := db.Query(ctx, insertManySQL, bulkColumns(ps)...)
 	if err != nil {
 		return fmt.Errorf("insert jobs: %w", err)
 	}

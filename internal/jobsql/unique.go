@@ -38,8 +38,8 @@ WITH ins AS (
 	INSERT INTO good_jobs (
 		id, active_job_id, job_class, queue_name, priority, serialized_params,
 		scheduled_at, created_at, updated_at, labels, executions_count,
-		concurrency_key, cron_key, cron_at, unique_key
-	) VALUES ($2, $2, $3, $4, $5, $6, $7, $8, $8, $9, 0, $10, $11, $12, $13)` +
+		concurrency_key, cron_key, cron_at, unique_key, batch_id, batch_callback_id
+	) VALUES ($2, $2, $3, $4, $5, $6, $7, $8, $8, $9, 0, $10, $11, $12, $13, $15, $16)` +
 	uniqueConflict + `
 ), note AS MATERIALIZED (
 	SELECT count(*) AS notified
@@ -66,7 +66,7 @@ func InsertUnique(ctx context.Context, db DBTX, now time.Time,
 	row := db.QueryRow(ctx, insertUniqueSQL, now,
 		p.ID, p.Kind, p.Queue, p.Priority, p.SerializedParams,
 		p.ScheduledAt, p.CreatedAt, labels, p.ConcurrencyKey, p.CronKey, p.CronAt,
-		p.UniqueKey, p.Payload)
+		p.UniqueKey, p.Payload, p.BatchID, p.BatchCallbackID)
 	j, err = scanAdminJob(row)
 	if isViolationOf(err, cronIndex) {
 		return j, false, ErrDuplicate
@@ -82,24 +82,7 @@ func InsertUnique(ctx context.Context, db DBTX, now time.Time,
 // inserted in key order, so two batches that share keys lock them in the
 // same order and cannot deadlock each other. Only inserted jobs count in the
 // wake-ups. $1 is now, for the state column.
-const insertManyUniqueSQL = `
-WITH input AS (
-	SELECT * FROM unnest(
-		$2::uuid[], $3::text[], $4::text[], $5::int[], $6::jsonb[],
-		$7::timestamp[], $8::jsonb[], $9::text[]
-	) AS i(id, job_class, queue_name, priority, serialized_params, scheduled_at, labels,
-		unique_key)
-), ins AS (
-	INSERT INTO good_jobs (
-		id, active_job_id, job_class, queue_name, priority, serialized_params,
-		scheduled_at, created_at, updated_at, labels, executions_count, unique_key
-	)
-	SELECT id, id, job_class, queue_name, priority, serialized_params,
-		scheduled_at, $10, $10,
-		CASE WHEN labels IS NULL THEN NULL
-			ELSE ARRAY(SELECT jsonb_array_elements_text(labels)) END,
-		0, unique_key
-	FROM input
+var insertManyUniqueSQL = bulkInput(2) + `
 	ORDER BY job_class, unique_key, id` + uniqueConflict + `
 ), note AS MATERIALIZED (
 	SELECT count(*) AS notified FROM (
@@ -123,23 +106,7 @@ func InsertManyUnique(ctx context.Context, db DBTX, now time.Time,
 		return nil, nil, nil
 	}
 	n := len(ps)
-	ids := make([]uuid.UUID, n)
-	kinds := make([]string, n)
-	queues := make([]string, n)
-	prios := make([]int32, n)
-	params := make([][]byte, n)
-	sched := make([]time.Time, n)
-	labels := make([][]byte, n)
-	keys := make([]*string, n)
-	for i, p := range ps {
-		ids[i], kinds[i], queues[i], prios[i] = p.ID, p.Kind, p.Queue, p.Priority
-		params[i], sched[i], keys[i] = p.SerializedParams, p.ScheduledAt, p.UniqueKey
-		if len(p.Labels) > 0 {
-			labels[i] = jsonStrings(p.Labels)
-		}
-	}
-	rows, err := db.Query(ctx, insertManyUniqueSQL, now,
-		ids, kinds, queues, prios, params, sched, labels, keys, ps[0].CreatedAt)
+	rows, err := db.Query(ctx, insertManyUniqueSQL, append([]any{now}, bulkColumns(ps)...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("insert unique jobs: %w", err)
 	}

@@ -89,17 +89,7 @@ var (
 // Claim locks up to p.Limit jobs for p.ProcessID and returns them in claim
 // order: priority, then scheduled time, then id.
 func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
-	args := []any{p.Now, p.Kinds, p.Limit, p.ProcessID, p.PausedQueues, p.PausedLabels}
-	query := claimAnySQL
-	switch {
-	case p.Queues == nil:
-	case p.Exclude:
-		query, args = claimExcludeSQL, append(args, p.Queues)
-	case p.Ordered:
-		query, args = claimOrderedSQL, append(args, p.Queues)
-	default:
-		query, args = claimIncludeSQL, append(args, p.Queues)
-	}
+	query, args := claimStatement(p)
 	rows, err := db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
@@ -120,6 +110,22 @@ func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
 	}
 	sortClaimed(jobs, p)
 	return jobs, nil
+}
+
+// claimStatement picks the claim statement for p's queue selection and
+// returns it with its arguments.
+func claimStatement(p ClaimParams) (string, []any) {
+	args := []any{p.Now, p.Kinds, p.Limit, p.ProcessID, p.PausedQueues, p.PausedLabels}
+	switch {
+	case p.Queues == nil:
+		return claimAnySQL, args
+	case p.Exclude:
+		return claimExcludeSQL, append(args, p.Queues)
+	case p.Ordered:
+		return claimOrderedSQL, append(args, p.Queues)
+	default:
+		return claimIncludeSQL, append(args, p.Queues)
+	}
 }
 
 // UpcomingParams asks for the next scheduled times of one pool's queues.

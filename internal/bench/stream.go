@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/goodjob-go/goodjob"
+	"github.com/goodjob-go/goodjob/internal/jobsql"
+)
+
+// streamProducers enqueue in turn, so one slow Enqueue does not hold the
+// rest of the schedule back.
+const streamProducers = 4
+
+// StreamParams configures a steady stream of single enqueues.
+type StreamParams struct {
+	Rate    int // jobs per second
+	Jobs    int // jobs in the stream
+	Workers int // the working Client's MaxThreads
+	// Logger receives the Clients' logs. Default: discarded.
+	Logger *slog.Logger
+}
+
+// StreamResult is the pickup latency of a stream of jobs.
+type StreamResult struct {
+	Rate     int     `json:"rate"`
+	Jobs     int     `json:"jobs"`
+	Workers  int     `json:"workers"`
+	Seconds  float64 `json:"seconds"`  // from the first enqueue to the last start
+	Finished int     `json:"finished"` // read back from good_jobs after Stop
+	// LatencyMs is the time from just before Enqueue, which commits the
+	// job, until its Work begins. Measuring from before the call makes
+	// each figure an upper bound by the length of the insert.
+	LatencyMs Latency `json:"latency_ms"`
+}
+
+// Stream starts a Client with p.Workers goroutines, then enqueues p.Jobs
+// jobs one at a time at p.Rate per second from a second Client, so each
+// wake-up travels through PostgreSQL as it would between processes.
+func Stream(ctx context.Context, pool *pgxpool.Pool, p StreamParams) (StreamResult, error) {
+	res := StreamResult{Rate: p.Rate, Jobs: p.Jobs, Workers: p.Workers}
+	if p.Rate < 1 || p.Jobs < 1 || p.Workers < 1 {
+		return res, fmt.Errorf("stream of %d jobs at %d/s with %d workers: want 1 or more of each",
+			p.Jobs, p.Rate, p.Workers)
+	}
+	logger := orDiscard(p.Logger)
+	worker, err := newClient(pool, p.Workers, logger)
+	if err != nil {
+		return res, err
+	}
+	producer, err := newClient(pool, 1, logger)
+	if err != nil {
+		return res, err
+	}
+
+	committed := make([]atomic.Int64, p.Jobs) // UnixNano just before each Enqueue
+	latency := make([]time.Duration, p.Jobs)
+	var done atomic.Int64
+	all := make(chan struct{})
+	err = goodjob.Register(worker, goodjob.WorkFunc[NoopArgs](
+		func(_ context.Context, j *goodjob.Job[NoopArgs]) error {
+			n := j.Args.N
+			latency[n] = time.Duration(time.Now().UnixNano() - committed[n].Load())
+			if done.Add(1) == int64(p.Jobs) {
+				close(all)
+			}
+			return nil
+		}))
+	if err != nil {
+		return res, err
+	}
+	if err := worker.Start(ctx); err != nil {
+		return res, fmt.Errorf("start client: %w", err)
+	}
+
+	since := time.Now().UTC()
+	began := time.Now()
+	enqErr := produce(ctx, producer, p, committed)
+	if enqErr == nil {
+		select {
+		case <-all:
+		case <-ctx.Done():
+		}
+	}
+	res.Seconds = time.Since(began).Seconds()
+	stopErr := worker.Stop(context.WithoutCancel(ctx))
+	if err := errors.Join(enqErr, ctx.Err(), stopErr); err != nil {
+		return res, fmt.Errorf("stream of %d jobs: %w", p.Jobs, err)
+	}
+	res.LatencyMs = Percentiles(latency)
+	_, res.Finished, err = jobsql.BenchCount(ctx, pool, NoopArgs{}.Kind(), since)
+	return res, err
+}
+
+// produce enqueues job i at its slot, began + i/rate, from streamProducers
+// goroutines taking turns. A producer that falls behind enqueues at once
+// until it is back on schedule.
+func produce(ctx context.Context, c *goodjob.Client, p StreamParams,
+	committed []atomic.Int64) error {
+	interval := time.Second / time.Duration(p.Rate)
+	began := time.Now()
+	errs := make([]error, streamProducers)
+	var wg sync.WaitGroup
+	for g := range streamProducers {
+		wg.Go(func() {
+			timer := time.NewTimer(0)
+			defer timer.Stop()
+			for i := g; i < p.Jobs; i += streamProducers {
+				timer.Reset(time.Until(began.Add(time.Duration(i) * interval)))
+				select {
+				case <-ctx.Done():
+					errs[g] = ctx.Err()
+					return
+				case <-timer.C:
+				}
+				committed[i].Store(time.Now().UnixNano())
+				if _, err := c.Enqueue(ctx, NoopArgs{N: i}); err != nil {
+					errs[g] = err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}

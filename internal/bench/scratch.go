@@ -56,7 +56,9 @@ func Create(ctx context.Context, url string, maxConns int) (*Scratch, error) {
 	if s.Schema {
 		cfg.ConnConfig.RuntimeParams["search_path"] = s.Name
 	} else {
+		// The caller's search_path names schemas of its own database.
 		cfg.ConnConfig.Database = s.Name
+		delete(cfg.ConnConfig.RuntimeParams, "search_path")
 	}
 	if s.Pool, err = pgxpool.NewWithConfig(ctx, cfg); err == nil {
 		err = s.Pool.Ping(ctx)

@@ -134,3 +134,9 @@ func (r *Report) fractions() {
 		r.DrainOfRaw = drain.JobsPerSec / r.Raw.ClaimFinish.JobsPerSec
 	}
 }
+
+// Reset empties the job tables and vacuums good_jobs. It is for scratch
+// databases only.
+func Reset(ctx context.Context, pool *pgxpool.Pool) error {
+	return jobsql.BenchReset(ctx, pool)
+}

@@ -15,9 +15,8 @@ import (
 	"github.com/goodjob-go/goodjob/internal/jobsql"
 )
 
-// streamProducers enqueue in turn, so one slow Enqueue does not hold the
-// rest of the schedule back.
-const streamProducers = 4
+// StreamProducers is how many goroutines take turns enqueueing a stream.
+const StreamProducers = 4
 
 // StreamParams configures a steady stream of single enqueues.
 type StreamParams struct {
@@ -82,7 +81,11 @@ func Stream(ctx context.Context, pool *pgxpool.Pool, p StreamParams) (StreamResu
 
 	since := time.Now().UTC()
 	began := time.Now()
-	enqErr := produce(ctx, producer, p, committed)
+	enqErr := Pace(ctx, p.Jobs, p.Rate, StreamProducers, func(i int) error {
+		committed[i].Store(time.Now().UnixNano())
+		_, err := producer.Enqueue(ctx, NoopArgs{N: i})
+		return err
+	})
 	if enqErr == nil {
 		select {
 		case <-all:
@@ -99,20 +102,21 @@ func Stream(ctx context.Context, pool *pgxpool.Pool, p StreamParams) (StreamResu
 	return res, err
 }
 
-// produce enqueues job i at its slot, began + i/rate, from streamProducers
-// goroutines taking turns. A producer that falls behind enqueues at once
-// until it is back on schedule.
-func produce(ctx context.Context, c *goodjob.Client, p StreamParams,
-	committed []atomic.Int64) error {
-	interval := time.Second / time.Duration(p.Rate)
+// Pace calls fn(i) for i from 0 to jobs-1, each at its slot, i/rate after
+// the start, from producers goroutines taking turns, so that one slow call
+// does not hold the rest of the schedule back. A producer that falls behind
+// calls at once until it is back on schedule. Pace stops at the first error
+// of each producer and returns them joined.
+func Pace(ctx context.Context, jobs, rate, producers int, fn func(i int) error) error {
+	interval := time.Second / time.Duration(rate)
 	began := time.Now()
-	errs := make([]error, streamProducers)
+	errs := make([]error, producers)
 	var wg sync.WaitGroup
-	for g := range streamProducers {
+	for g := range producers {
 		wg.Go(func() {
 			timer := time.NewTimer(0)
 			defer timer.Stop()
-			for i := g; i < p.Jobs; i += streamProducers {
+			for i := g; i < jobs; i += producers {
 				timer.Reset(time.Until(began.Add(time.Duration(i) * interval)))
 				select {
 				case <-ctx.Done():
@@ -120,8 +124,7 @@ func produce(ctx context.Context, c *goodjob.Client, p StreamParams,
 					return
 				case <-timer.C:
 				}
-				committed[i].Store(time.Now().UnixNano())
-				if _, err := c.Enqueue(ctx, NoopArgs{N: i}); err != nil {
+				if err := fn(i); err != nil {
 					errs[g] = err
 					return
 				}

@@ -201,7 +201,7 @@ func streams(ctx context.Context, o options, gj, rv *bench.Scratch, t *table) er
 	if err != nil {
 		return err
 	}
-	t.stream = res.LatencyMs
+	t.stream = res
 	progress("stream at %d/s: River", o.rate)
 	t.riverStream, err = riverStream(ctx, rv.Pool, jobs, o.rate, o.streamWorkers, o.riverFetch)
 	return err

@@ -137,12 +137,13 @@ func riverBacklog(ctx context.Context, pool *pgxpool.Pool, jobs, workers int,
 }
 
 // riverStream works jobs with one River client while another inserts them
-// one at a time at rate, and returns the latency from just before Insert to
-// the start of Work.
+// one at a time at rate. It returns the latency from just before Insert to
+// the start of Work, and the insert rate kept, as bench.Stream does.
 func riverStream(ctx context.Context, pool *pgxpool.Pool, jobs, rate, workers int,
-	f riverFetch) (bench.Latency, error) {
+	f riverFetch) (bench.StreamResult, error) {
+	res := bench.StreamResult{Rate: rate, Jobs: jobs, Workers: workers}
 	if err := riverReset(ctx, pool); err != nil {
-		return bench.Latency{}, err
+		return res, err
 	}
 	committed := make([]atomic.Int64, jobs)
 	latency := make([]time.Duration, jobs)
@@ -155,20 +156,22 @@ func riverStream(ctx context.Context, pool *pgxpool.Pool, jobs, rate, workers in
 		}
 	})
 	if err != nil {
-		return bench.Latency{}, err
+		return res, err
 	}
 	producer, err := newRiver(pool, 0, f, nil)
 	if err != nil {
-		return bench.Latency{}, err
+		return res, err
 	}
 	if err := worker.Start(ctx); err != nil {
-		return bench.Latency{}, fmt.Errorf("start river: %w", err)
+		return res, fmt.Errorf("start river: %w", err)
 	}
+	began := time.Now()
 	insErr := bench.Pace(ctx, jobs, rate, bench.StreamProducers, func(i int) error {
 		committed[i].Store(time.Now().UnixNano())
 		_, err := producer.Insert(ctx, riverNoop{N: i}, nil)
 		return err
 	})
+	res.AchievedRate = float64(jobs) / time.Since(began).Seconds()
 	if insErr == nil {
 		select {
 		case <-all:
@@ -177,9 +180,10 @@ func riverStream(ctx context.Context, pool *pgxpool.Pool, jobs, rate, workers in
 	}
 	stopErr := worker.Stop(context.WithoutCancel(ctx))
 	if err := errors.Join(insErr, ctx.Err(), stopErr); err != nil {
-		return bench.Latency{}, fmt.Errorf("river stream: %w", err)
+		return res, fmt.Errorf("river stream: %w", err)
 	}
-	return bench.Percentiles(latency), nil
+	res.LatencyMs = bench.Percentiles(latency)
+	return res, nil
 }
 
 // riverInsert measures Insert from goroutines, then InsertMany and

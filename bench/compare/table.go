@@ -20,7 +20,7 @@ type table struct {
 	enqueue                           bench.EnqueueResult
 	riverSingle, riverMany, riverFast bench.Throughput
 
-	stream, riverStream bench.Latency
+	stream, riverStream bench.StreamResult
 }
 
 // write prints the table: one line per measurement, River's figure,
@@ -47,14 +47,17 @@ func (t *table) write(w io.Writer, o options) error {
 	fmt.Fprintf(tw, "Insert / Enqueue from %d goroutines (jobs/s)\t%.0f\t%.0f\t%.2f\t\n",
 		t.enqueue.Goroutines, t.riverSingle.JobsPerSec, t.enqueue.Single.JobsPerSec,
 		ratio(t.enqueue.Single.JobsPerSec, t.riverSingle.JobsPerSec))
+	fmt.Fprintf(tw, "stream at %d/s: rate kept (jobs/s)\t%.0f\t%.0f\t\t\n", o.rate,
+		t.riverStream.AchievedRate, t.stream.AchievedRate)
+	rl, gl := t.riverStream.LatencyMs, t.stream.LatencyMs
 	for _, l := range []struct {
 		name      string
 		river, gj float64
 	}{
-		{"p50", t.riverStream.P50, t.stream.P50},
-		{"p90", t.riverStream.P90, t.stream.P90},
-		{"p99", t.riverStream.P99, t.stream.P99},
-		{"max", t.riverStream.Max, t.stream.Max},
+		{"p50", rl.P50, gl.P50},
+		{"p90", rl.P90, gl.P90},
+		{"p99", rl.P99, gl.P99},
+		{"max", rl.Max, gl.Max},
 	} {
 		fmt.Fprintf(tw, "pickup latency at %d/s, %d workers, %s (ms)\t%.2f\t%.2f\t%.2f\t\n",
 			o.rate, o.streamWorkers, l.name, l.river, l.gj, ratio(l.river, l.gj))

@@ -62,6 +62,7 @@ func TestCLI_Bench(t *testing.T) {
 		require.NotNil(t, r.Stream)
 		require.Equal(t, 200, r.Stream.Jobs)
 		require.Equal(t, 200, r.Stream.Finished)
+		require.Greater(t, r.Stream.AchievedRate, 0.0)
 		l := r.Stream.LatencyMs
 		require.Greater(t, l.P50, 0.0)
 		require.LessOrEqual(t, l.P50, l.P90)

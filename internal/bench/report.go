@@ -18,8 +18,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	if s := r.Stream; s != nil {
 		l := s.LatencyMs
-		row("stream\t%d jobs at %d/s, %d workers: %d finished", s.Jobs, s.Rate, s.Workers,
-			s.Finished)
+		row("stream\t%d jobs at %d/s (kept %.0f/s), %d workers: %d finished", s.Jobs, s.Rate,
+			s.AchievedRate, s.Workers, s.Finished)
 		row("pickup latency\tp50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms",
 			l.P50, l.P90, l.P99, l.Max)
 	}

@@ -31,7 +31,7 @@ import (
 type options struct {
 	url           string
 	jobs          int
-	workers       int
+	workers       []int
 	riverWorkers  []int
 	riverFetch    riverFetch
 	rate          int
@@ -62,8 +62,10 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.url, "database-url", os.Getenv("DATABASE_URL"),
 		"PostgreSQL server to create the scratch databases on (default $DATABASE_URL)")
 	fs.IntVar(&o.jobs, "jobs", 100_000, "jobs in each backlog")
-	fs.IntVar(&o.workers, "workers", 100, "goodjob: MaxThreads, everything else default")
-	workers := fs.String("river-workers", "100,500,2000", "River: MaxWorkers settings to try")
+	workers := fs.String("workers", "100,500,2000",
+		"goodjob: MaxThreads settings to try, everything else default")
+	riverWorkers := fs.String("river-workers", "100,500,2000",
+		"River: MaxWorkers settings to try")
 	fs.DurationVar(&o.riverFetch.Cooldown, "river-fetch-cooldown", time.Millisecond,
 		"River: FetchCooldown")
 	fs.DurationVar(&o.riverFetch.Poll, "river-fetch-poll", 10*time.Millisecond,
@@ -76,24 +78,37 @@ func parseFlags(args []string) (options, error) {
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	for _, w := range strings.Split(*workers, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(w))
-		if err != nil || n < 1 {
-			return o, fmt.Errorf("--river-workers: %q is not a positive number", w)
-		}
-		o.riverWorkers = append(o.riverWorkers, n)
+	var err error
+	if o.workers, err = counts("--workers", *workers); err != nil {
+		return o, err
+	}
+	if o.riverWorkers, err = counts("--river-workers", *riverWorkers); err != nil {
+		return o, err
 	}
 	switch {
 	case o.url == "":
 		return o, errors.New("no database: set DATABASE_URL or pass --database-url")
-	case o.jobs < 1 || o.workers < 1 || o.rate < 1 || o.streamWorkers < 1 ||
+	case o.jobs < 1 || o.rate < 1 || o.streamWorkers < 1 ||
 		o.goroutines < 1 || o.rounds < 1:
-		return o, errors.New("--jobs, --workers, --rate, --stream-workers, --goroutines " +
-			"and --rounds must be 1 or more")
+		return o, errors.New("--jobs, --rate, --stream-workers, --goroutines and --rounds " +
+			"must be 1 or more")
 	case o.duration <= 0:
 		return o, errors.New("--duration must be more than 0")
 	}
 	return o, nil
+}
+
+// counts reads a comma-separated list of positive numbers.
+func counts(flag, list string) ([]int, error) {
+	var ns []int
+	for _, w := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(w))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%s: %q is not a positive number", flag, w)
+		}
+		ns = append(ns, n)
+	}
+	return ns, nil
 }
 
 // scratch makes a scratch database and migrates it with migrate.
@@ -138,21 +153,25 @@ func run(ctx context.Context, o options) (err error) {
 	return t.write(os.Stdout, o)
 }
 
-// drains runs every drain o.rounds times, alternating the libraries so
-// that a disturbance on the machine hits both, and keeps each best run.
+// drains runs every drain setting o.rounds times, alternating the
+// libraries so that a disturbance on the machine hits both, and keeps the
+// best run of each setting.
 func drains(ctx context.Context, o options, gj, rv *bench.Scratch, t *table) error {
+	t.goodjob = make([]bench.BacklogResult, len(o.workers))
 	t.river = make([]bench.BacklogResult, len(o.riverWorkers))
 	for round := range o.rounds {
-		progress("drain round %d: goodjob, %d workers", round+1, o.workers)
-		if err := bench.Reset(ctx, gj.Pool); err != nil {
-			return err
+		for i, w := range o.workers {
+			progress("drain round %d: goodjob, MaxThreads %d", round+1, w)
+			if err := bench.Reset(ctx, gj.Pool); err != nil {
+				return err
+			}
+			res, err := bench.Backlog(ctx, gj.Pool, bench.BacklogParams{Jobs: o.jobs,
+				Workers: w, Logger: warnings()})
+			if err != nil {
+				return err
+			}
+			t.goodjob[i] = best(t.goodjob[i], res)
 		}
-		res, err := bench.Backlog(ctx, gj.Pool, bench.BacklogParams{Jobs: o.jobs,
-			Workers: o.workers, Logger: warnings()})
-		if err != nil {
-			return err
-		}
-		t.goodjob = best(t.goodjob, res)
 		for i, w := range o.riverWorkers {
 			progress("drain round %d: River, MaxWorkers %d", round+1, w)
 			res, err := riverBacklog(ctx, rv.Pool, o.jobs, w, o.riverFetch)

@@ -68,7 +68,7 @@ func parseFlags(args []string) (options, error) {
 		"River: MaxWorkers settings to try")
 	fs.DurationVar(&o.riverFetch.Cooldown, "river-fetch-cooldown", time.Millisecond,
 		"River: FetchCooldown")
-	fs.DurationVar(&o.riverFetch.Poll, "river-fetch-poll", 10*time.Millisecond,
+	fs.DurationVar(&o.riverFetch.Poll, "river-fetch-poll", time.Millisecond,
 		"River: FetchPollInterval")
 	fs.IntVar(&o.rate, "rate", 1000, "stream: jobs inserted per second")
 	fs.IntVar(&o.streamWorkers, "stream-workers", 100, "stream: workers of either library")

@@ -98,7 +98,9 @@ func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
 	jobs := make([]ClaimedJob, 0, p.Limit)
 	for rows.Next() {
 		var j ClaimedJob
-		if err := rows.Scan(&j.ID, &j.ActiveJobID, &j.Kind, &j.Queue, &j.Priority, &j.Args,
+		// Scanning into the bytes of a uuid.UUID skips its sql.Scanner,
+		// which would go through the text form.
+		if err := rows.Scan((*[16]byte)(&j.ID), (*[16]byte)(&j.ActiveJobID), &j.Kind, &j.Queue, &j.Priority, &j.Args,
 			&j.ScheduledAt, &j.CreatedAt, &j.Labels, &j.ExecutionsCount,
 			&j.ConcurrencyKey, &j.Executions, &j.TraceContext); err != nil {
 			return nil, fmt.Errorf("claim jobs: scan: %w", err)

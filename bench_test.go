@@ -3,14 +3,13 @@ package goodjob_test
 import (
 	"context"
 	"runtime"
-	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodjob-go/goodjob"
+	"github.com/goodjob-go/goodjob/internal/bench"
 	"github.com/goodjob-go/goodjob/internal/testdb"
 )
 
@@ -48,97 +47,32 @@ func BenchmarkEnqueueMany(b *testing.B) {
 	b.ReportMetric(float64(b.N*len(params))/b.Elapsed().Seconds(), "jobs/s")
 }
 
-// BenchmarkDrain works a backlog of 50,000 no-op jobs with one pool of 50
+// BenchmarkDrain works a backlog of 50,000 no-op jobs with a Client of 100
 // goroutines, from Start until Stop has written every completion.
 func BenchmarkDrain(b *testing.B) {
 	const backlog = 50_000
 	var total time.Duration
 	for range b.N {
-		total += drainOnce(b, backlog)
+		db := testdb.New(b)
+		res, err := bench.Backlog(context.Background(), db.Pool,
+			bench.BacklogParams{Jobs: backlog, Workers: 100, Logger: testLogger(b)})
+		require.NoError(b, err)
+		require.Equal(b, backlog, res.Finished)
+		total += time.Duration(res.Seconds * float64(time.Second))
 	}
 	b.ReportMetric(float64(b.N*backlog)/total.Seconds(), "jobs/s")
 	b.ReportMetric(0, "ns/op")
 }
 
-func drainOnce(b *testing.B, backlog int) time.Duration {
-	b.StopTimer()
-	db := testdb.New(b)
-	ctx := context.Background()
-	c := newClient(b, db.Pool, goodjob.Config{Queues: "*:50"})
-	var done atomic.Int64
-	all := make(chan struct{})
-	require.NoError(b, goodjob.Register(c, goodjob.WorkFunc[noopArgs](
-		func(context.Context, *goodjob.Job[noopArgs]) error {
-			if done.Add(1) == int64(backlog) {
-				close(all)
-			}
-			return nil
-		})))
-	params := make([]goodjob.EnqueueParams, 1000)
-	for i := range params {
-		params[i] = goodjob.EnqueueParams{Args: noopArgs{N: i}}
-	}
-	for range backlog / len(params) {
-		_, err := c.EnqueueMany(ctx, params)
-		require.NoError(b, err)
-	}
-	_, err := db.Pool.Exec(ctx, "VACUUM ANALYZE good_jobs")
-	require.NoError(b, err)
-	b.StartTimer()
-
-	began := time.Now()
-	require.NoError(b, c.Start(ctx))
-	<-all
-	require.NoError(b, c.Stop(ctx))
-	took := time.Since(began)
-
-	var unfinished int
-	require.NoError(b, db.Pool.QueryRow(ctx,
-		"SELECT count(*) FROM good_jobs WHERE finished_at IS NULL").Scan(&unfinished))
-	require.Zero(b, unfinished)
-	return took
-}
-
-// BenchmarkStream enqueues jobs one at a time at a steady rate from another
-// Client and reports the time from commit to the start of Work.
+// BenchmarkStream enqueues b.N jobs one at a time at 1,000 per second from
+// another Client and reports the time from commit to the start of Work.
 func BenchmarkStream(b *testing.B) {
-	const rate = 500 // jobs per second
 	db := testdb.New(b)
-	ctx := context.Background()
-	worker := newClient(b, db.Pool, goodjob.Config{Queues: "*:20", PollInterval: time.Minute})
-	committed := make([]atomic.Int64, b.N) // UnixNano before each Enqueue
-	latency := make([]time.Duration, b.N)
-	var seen atomic.Int64
-	all := make(chan struct{})
-	require.NoError(b, goodjob.Register(worker, goodjob.WorkFunc[noopArgs](
-		func(_ context.Context, j *goodjob.Job[noopArgs]) error {
-			latency[j.Args.N] = time.Duration(time.Now().UnixNano() - committed[j.Args.N].Load())
-			if seen.Add(1) == int64(b.N) {
-				close(all)
-			}
-			return nil
-		})))
-	start(b, worker)
-	producer := newClient(b, db.Pool, goodjob.Config{})
-
-	b.ResetTimer()
-	tick := time.NewTicker(time.Second / rate)
-	defer tick.Stop()
-	for i := range b.N {
-		<-tick.C
-		// The job may start before Enqueue returns: record the time just
-		// before the call, which is no later than the commit.
-		committed[i].Store(time.Now().UnixNano())
-		if _, err := producer.Enqueue(ctx, noopArgs{N: i}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	<-all
-	b.StopTimer()
-	slices.Sort(latency)
-	b.ReportMetric(ms(latency[len(latency)/2]), "p50-ms")
-	b.ReportMetric(ms(latency[len(latency)*99/100]), "p99-ms")
+	res, err := bench.Stream(context.Background(), db.Pool,
+		bench.StreamParams{Rate: 1000, Jobs: b.N, Workers: 100, Logger: testLogger(b)})
+	require.NoError(b, err)
+	require.Equal(b, b.N, res.Finished)
+	b.ReportMetric(res.LatencyMs.P50, "p50-ms")
+	b.ReportMetric(res.LatencyMs.P99, "p99-ms")
 	b.ReportMetric(0, "ns/op")
 }
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -102,17 +102,7 @@ var (
 // Claim locks up to p.Limit jobs for p.ProcessID and returns them in claim
 // order: priority, then scheduled time, then id.
 func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
-	args := []any{p.Now, p.Kinds, p.Limit, p.ProcessID, p.PausedQueues, p.PausedLabels, p.Gated}
-	query := claimAnySQL
-	switch {
-	case p.Queues == nil:
-	case p.Exclude:
-		query, args = claimExcludeSQL, append(args, p.Queues)
-	case p.Ordered:
-		query, args = claimOrderedSQL, append(args, p.Queues)
-	default:
-		query, args = claimIncludeSQL, append(args, p.Queues)
-	}
+	query, args := claimStatement(p)
 	rows, err := db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("claim jobs: %w", err)
@@ -121,8 +111,10 @@ func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
 	jobs := make([]ClaimedJob, 0, p.Limit)
 	for rows.Next() {
 		var j ClaimedJob
-		if err := rows.Scan(&j.ID, &j.ActiveJobID, &j.Kind, &j.Queue, &j.Priority, &j.Args,
-			&j.ScheduledAt, &j.CreatedAt, &j.Labels, &j.ExecutionsCount,
+		// Scanning into the bytes of a uuid.UUID skips its sql.Scanner,
+		// which would go through the text form.
+		if err := rows.Scan((*[16]byte)(&j.ID), (*[16]byte)(&j.ActiveJobID), &j.Kind,
+			&j.Queue, &j.Priority, &j.Args, &j.ScheduledAt, &j.CreatedAt, &j.Labels, &j.ExecutionsCount,
 			&j.ConcurrencyKey, &j.Executions, &j.TraceContext, &j.BatchID,
 			&j.BatchCallbackID); err != nil {
 			return nil, fmt.Errorf("claim jobs: scan: %w", err)
@@ -134,6 +126,23 @@ func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
 	}
 	sortClaimed(jobs, p)
 	return jobs, nil
+}
+
+// claimStatement picks the claim statement for p's queue selection and
+// returns it with its arguments.
+func claimStatement(p ClaimParams) (string, []any) {
+	args := []any{p.Now, p.Kinds, p.Limit, p.ProcessID, p.PausedQueues, p.PausedLabels,
+		p.Gated}
+	switch {
+	case p.Queues == nil:
+		return claimAnySQL, args
+	case p.Exclude:
+		return claimExcludeSQL, append(args, p.Queues)
+	case p.Ordered:
+		return claimOrderedSQL, append(args, p.Queues)
+	default:
+		return claimIncludeSQL, append(args, p.Queues)
+	}
 }
 
 // UpcomingParams asks for the next scheduled times of one pool's queues.

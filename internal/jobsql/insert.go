@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/google/uuid"
@@ -80,19 +82,13 @@ func InsertOne(ctx context.Context, db DBTX, p InsertParams) error {
 	return nil
 }
 
-// bulkInput unnests the parallel arrays of bulkColumns, from parameter
-// $first on, into rows and inserts them; the last of its parameters is the
-// creation time of them all.
-func bulkInput(first int) string {
-	ps := make([]any, 12)
-	for i := range ps {
-		ps[i] = first + i
-	}
-	return fmt.Sprintf(`
+// bulkInputSQL unnests the parallel arrays of bulkColumns, $1 to $11, into
+// rows and inserts them; $12 is the creation time of them all.
+const bulkInputSQL = `
 WITH input AS (
 	SELECT * FROM unnest(
-		$%d::uuid[], $%d::text[], $%d::text[], $%d::int[], $%d::jsonb[], $%d::timestamp[],
-		$%d::jsonb[], $%d::text[], $%d::text[], $%d::uuid[], $%d::uuid[]
+		$1::uuid[], $2::text[], $3::text[], $4::int[], $5::jsonb[], $6::timestamp[],
+		$7::jsonb[], $8::text[], $9::text[], $10::uuid[], $11::uuid[]
 	) AS i(id, job_class, queue_name, priority, serialized_params, scheduled_at, labels,
 		concurrency_key, unique_key, batch_id, batch_callback_id)
 ), ins AS (
@@ -102,11 +98,20 @@ WITH input AS (
 		concurrency_key, unique_key, batch_id, batch_callback_id
 	)
 	SELECT id, id, job_class, queue_name, priority, serialized_params,
-		scheduled_at, $%[12]d, $%[12]d,
+		scheduled_at, $12, $12,
 		CASE WHEN labels IS NULL THEN NULL
 			ELSE ARRAY(SELECT jsonb_array_elements_text(labels)) END,
 		0, concurrency_key, unique_key, batch_id, batch_callback_id
-	FROM input`, ps...)
+	FROM input`
+
+var paramRef = regexp.MustCompile(`\$(\d+)`)
+
+// bulkInput is bulkInputSQL with its parameters numbered from $first on.
+func bulkInput(first int) string {
+	return paramRef.ReplaceAllStringFunc(bulkInputSQL, func(ref string) string {
+		n, _ := strconv.Atoi(ref[1:])
+		return "$" + strconv.Itoa(n+first-1)
+	})
 }
 
 // insertManySQL writes every row in one statement and sends one
@@ -125,7 +130,9 @@ FROM ins GROUP BY queue_name`
 // the creation time, taken from the first row.
 func bulkColumns(ps []InsertParams) []any {
 	n := len(ps)
-	ids := make([]uuid.UUID, n)
+	// [16]byte, not uuid.UUID: pgx encodes a uuid.UUID through its
+	// driver.Valuer, as text parsed back, about 20 allocations per id.
+	ids := make([][16]byte, n)
 	kinds := make([]string, n)
 	queues := make([]string, n)
 	prios := make([]int32, n)

@@ -27,6 +27,7 @@ type Client struct {
 	processID uuid.UUID
 	now       func() time.Time
 	cron      *cronScheduler
+	wakes     *wakeSender
 
 	// cleanupBatchHook, when set by a test, sees the jobs each cleanup
 	// statement deleted.
@@ -60,6 +61,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		now:       time.Now,
 		handlers:  make(map[string]*handler),
 	}
+	c.wakes = newWakeSender(pool, c.logger)
 	if c.cron, err = newCronScheduler(c); err != nil {
 		return nil, err
 	}
@@ -89,22 +91,27 @@ func (c *Client) handler(kind string) *handler {
 	return c.handlers[kind]
 }
 
-// Enqueue writes one job and wakes the workers of its queue. The job and its
-// wake-up are written in one statement, or, for a kind with enqueue-side
-// [Concurrency] limits, in one short transaction that checks them first.
-// A job over such a limit is not written, and the error matches
-// [ErrConcurrencyLimit].
+// Enqueue writes one job and wakes the workers of its queue. The job is
+// written in one statement, or, for a kind with enqueue-side [Concurrency]
+// limits, in one short transaction that checks them first. A job over such
+// a limit is not written, and the error matches [ErrConcurrencyLimit].
+//
+// This Client's own workers wake at once; other processes are woken by a
+// NOTIFY sent just after the insert commits, shared with the other Enqueue
+// calls of this Client made meanwhile (see wakeSender).
 func (c *Client) Enqueue(ctx context.Context, args Args, opts ...EnqueueOption) (*JobRow, error) {
 	p, row, err := c.prepare(args, c.traced(ctx, opts))
 	if err != nil {
 		return nil, err
 	}
+	p.Payload = ""
 	row, err = c.insert(ctx, c.db, p, row)
 	if err != nil {
 		return nil, err
 	}
 	if !row.Duplicate {
 		c.wakeLocal(row.Queue, row.ScheduledAt)
+		c.wakes.add(row.Queue, row.ScheduledAt)
 	}
 	return row, nil
 }

@@ -188,6 +188,9 @@ func TestEnqueueMany(t *testing.T) {
 	rows, err := c.EnqueueMany(ctx, params)
 	require.NoError(t, err)
 	require.Len(t, rows, 100)
+	// EnqueueMany outside a transaction sends its wake-ups after the jobs
+	// commit, through the Client's wake sender.
+	goodjob.FlushWakeUps(ctx, c)
 	_, err = db.Pool.Exec(ctx, "SELECT pg_notify('good_job', 'sentinel')")
 	require.NoError(t, err)
 

@@ -62,16 +62,16 @@ func newWakeSender(db *pgxpool.Pool, logger *slog.Logger) *wakeSender {
 	return &wakeSender{db: db, logger: logger, pending: make(map[string]pendingWake)}
 }
 
-// add records a job written to queue, due at at, and makes sure a goroutine
-// will send its wake-up. It never blocks on the database.
-func (s *wakeSender) add(queue string, at time.Time) {
+// add records jobs written to queue, the earliest due at at, and makes
+// sure a goroutine will send their wake-up. It never blocks on the database.
+func (s *wakeSender) add(queue string, at time.Time, jobs int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	w, ok := s.pending[queue]
 	if !ok || at.Before(w.at) {
 		w.at = at
 	}
-	w.count++
+	w.count += jobs
 	s.pending[queue] = w
 	if s.idle == nil {
 		s.idle = make(chan struct{})

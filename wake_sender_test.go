@@ -3,6 +3,7 @@ package goodjob_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -127,4 +128,53 @@ func TestEnqueue_FlushSendsPendingWakeUps(t *testing.T) {
 	goodjob.FlushWakeUps(t.Context(), c)
 	pool.Close()
 	announced(t, notes, queues, perQueue)
+}
+
+func TestEnqueueManyTx_WakesOnCommitOnly(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := testdb.New(t)
+	c := newClient(t, db.Pool, goodjob.Config{})
+	notes := listen(t, db.URL)
+	many := func(queue string, n int) []goodjob.EnqueueParams {
+		ps := make([]goodjob.EnqueueParams, n)
+		for i := range ps {
+			ps[i] = goodjob.EnqueueParams{Args: noopArgs{N: i},
+				Options: []goodjob.EnqueueOption{goodjob.Queue(queue), goodjob.Labels("l1", "l2")}}
+		}
+		return ps
+	}
+	rolledQ, keptQ := "rolled_"+db.Schema, "kept_"+db.Schema
+
+	tx, err := db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = c.EnqueueManyTx(ctx, tx, many(rolledQ, 3))
+	require.NoError(t, err)
+	require.NoError(t, tx.Rollback(ctx))
+
+	tx, err = db.Pool.Begin(ctx)
+	require.NoError(t, err)
+	_, err = c.EnqueueManyTx(ctx, tx, many(keptQ, 5))
+	require.NoError(t, err)
+	require.NoError(t, tx.Commit(ctx))
+
+	// Notifications arrive in commit order: a wake-up leaked by the
+	// rollback would come first.
+	for {
+		raw := waitFor(t, notes, 5*time.Second, "notification")
+		require.NotContains(t, raw, rolledQ)
+		if strings.Contains(raw, keptQ) {
+			require.Contains(t, raw, `"count":5`)
+			break
+		}
+	}
+	var n int
+	var labels []string
+	require.NoError(t, db.Pool.QueryRow(ctx, `SELECT count(*), min(labels::text)::text[]
+		FROM good_jobs WHERE queue_name = $1`, keptQ).Scan(&n, &labels))
+	require.Equal(t, 5, n)
+	require.Equal(t, []string{"l1", "l2"}, labels)
+	require.NoError(t, db.Pool.QueryRow(ctx, `SELECT count(*) FROM good_jobs
+		WHERE queue_name = $1`, rolledQ).Scan(&n))
+	require.Zero(t, n)
 }

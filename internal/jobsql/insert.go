@@ -51,13 +51,18 @@ WITH ins AS (
 )
 SELECT pg_notify('good_job', $12) FROM ins`
 
-// insertOneQuietSQL is insertOneSQL without the notification.
+// insertOneQuietSQL is insertOneSQL without the notification, for a row
+// without a cron key: a plain INSERT, cheaper for the server than the
+// speculative insertion of ON CONFLICT.
 const insertOneQuietSQL = `
 INSERT INTO good_jobs (
 	id, active_job_id, job_class, queue_name, priority, serialized_params,
 	scheduled_at, created_at, updated_at, labels, executions_count,
 	concurrency_key, cron_key, cron_at, batch_id, batch_callback_id
-) VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $7, $8, 0, $9, $10, $11, $12, $13)
+) VALUES ($1, $1, $2, $3, $4, $5, $6, $7, $7, $8, 0, $9, $10, $11, $12, $13)`
+
+// insertOneQuietCronSQL is insertOneQuietSQL for a row with a cron key.
+const insertOneQuietCronSQL = insertOneQuietSQL + `
 ON CONFLICT (cron_key, cron_at) WHERE cron_key IS NOT NULL DO NOTHING`
 
 // ErrDuplicate reports an insert skipped because its (cron_key, cron_at)
@@ -96,7 +101,11 @@ func InsertOne(ctx context.Context, db DBTX, p InsertParams) error {
 }
 
 func insertOneQuiet(ctx context.Context, db DBTX, p InsertParams, labels []string) error {
-	tag, err := db.Exec(ctx, insertOneQuietSQL,
+	query := insertOneQuietSQL
+	if p.CronKey != nil {
+		query = insertOneQuietCronSQL
+	}
+	tag, err := db.Exec(ctx, query,
 		idArg(p.ID), p.Kind, p.Queue, p.Priority, p.SerializedParams,
 		p.ScheduledAt, p.CreatedAt, labels, p.ConcurrencyKey, p.CronKey, p.CronAt,
 		optIDArg(p.BatchID), optIDArg(p.BatchCallbackID))

@@ -97,8 +97,8 @@ func (c *Client) handler(kind string) *handler {
 // a limit is not written, and the error matches [ErrConcurrencyLimit].
 //
 // This Client's own workers wake at once; other processes are woken by a
-// NOTIFY sent just after the insert commits, shared with the other Enqueue
-// calls of this Client made meanwhile (see wakeSender).
+// NOTIFY sent just after the insert commits, one per queue for all the
+// Enqueue calls this Client made meanwhile. Stop sends the ones pending.
 func (c *Client) Enqueue(ctx context.Context, args Args, opts ...EnqueueOption) (*JobRow, error) {
 	p, row, err := c.prepare(args, c.traced(ctx, opts))
 	if err != nil {

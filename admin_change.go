@@ -194,7 +194,7 @@ func (c *Client) apply(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParams) (i
 		return 0, err
 	}
 	if tx == nil {
-		c.wakeRows(callbacks, nil)
+		c.wakeRows(callbacks, nil, false)
 	}
 	total := 0
 	for _, ch := range changed {

@@ -272,7 +272,7 @@ func (b *Batch) enqueue(ctx context.Context, tx pgx.Tx, jobs []EnqueueParams) ([
 	if err != nil {
 		return nil, err
 	}
-	b.c.wakeRows(rows, wrote)
+	b.c.wakeRows(rows, wrote, false)
 	return rows, nil
 }
 
@@ -289,7 +289,7 @@ func (b *Batch) insert(ctx context.Context, tx pgx.Tx, ps []jobsql.InsertParams,
 	case finished:
 		return nil, fmt.Errorf("%w: cannot add jobs to batch %s", ErrBatchFinished, b.ID)
 	}
-	wrote, err := b.c.insertMany(ctx, tx, ps, rows)
+	wrote, _, err := b.c.insertMany(ctx, tx, ps, rows)
 	if err != nil {
 		return nil, fmt.Errorf("goodjob: add %d jobs to batch %s: %w", len(ps), b.ID, err)
 	}
@@ -312,7 +312,7 @@ func (b *Batch) Seal(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b.c.wakeRows(callbacks, nil)
+	b.c.wakeRows(callbacks, nil, false)
 	return nil
 }
 

@@ -55,7 +55,7 @@ func (c *Client) completeBatched(ctx context.Context, cs []jobsql.Completion) (i
 	if err != nil {
 		return 0, err
 	}
-	c.wakeRows(callbacks, nil)
+	c.wakeRows(callbacks, nil, false)
 	return n, nil
 }
 

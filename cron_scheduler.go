@@ -174,7 +174,7 @@ func (s *cronScheduler) insert(ctx context.Context, db jobsql.DBTX, e *cronEntry
 	cronAt := at.UTC().Truncate(time.Microsecond) // the column's precision
 	p.CronKey, p.CronAt = &e.key, &cronAt
 	row.CronKey, row.CronAt = e.key, &cronAt
-	row, err = s.c.insert(ctx, db, p, row)
+	row, err = s.c.insert(ctx, db, withPayload(p), row)
 	if err != nil {
 		return nil, err
 	}

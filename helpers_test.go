@@ -47,6 +47,13 @@ func newClient(t testing.TB, pool *pgxpool.Pool, cfg goodjob.Config) *goodjob.Cl
 	}
 	c, err := goodjob.New(pool, cfg)
 	require.NoError(t, err)
+	// Cleanups run last in, first out: the pending wake-ups go out before
+	// the test's pool closes, not into its log after the test has ended.
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		goodjob.FlushWakeUps(ctx, c)
+	})
 	return c
 }
 

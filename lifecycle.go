@@ -147,6 +147,7 @@ func (c *Client) Stop(ctx context.Context) error {
 		defer cancel()
 	}
 	rs.loopCancel()
+	c.wakes.flush(ctx)
 	released, err := c.drain(ctx, rs)
 	rs.loops.Wait()
 

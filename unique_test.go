@@ -212,20 +212,22 @@ func TestUnique_EnqueueMany(t *testing.T) {
 	ctx := t.Context()
 	db := testdb.New(t)
 	c := newClient(t, db.Pool, goodjob.Config{})
-	held, err := c.Enqueue(ctx, noopArgs{N: 0}, goodjob.Unique("a"))
+	q, sentinel := "unique_"+db.Schema, "sentinel_"+db.Schema
+	held, err := c.Enqueue(ctx, noopArgs{N: 0}, goodjob.Unique("a"), goodjob.Queue(q))
 	require.NoError(t, err)
-	notes := listen(t, db.URL)
+	goodjob.FlushWakeUps(ctx, c)
+	notes := listenQueues(t, db.URL, q, sentinel)
 
 	u := func(key string) []goodjob.EnqueueOption {
-		return []goodjob.EnqueueOption{goodjob.Unique(key)}
+		return []goodjob.EnqueueOption{goodjob.Unique(key), goodjob.Queue(q)}
 	}
 	rows, err := c.EnqueueMany(ctx, []goodjob.EnqueueParams{
-		{Args: noopArgs{N: 1}, Options: u("a")},       // held by a stored job
-		{Args: noopArgs{N: 2}, Options: u("b")},       // new
-		{Args: noopArgs{N: 3}, Options: u("b")},       // held by row 1 of the batch
-		{Args: noopArgs{N: 4}},                        // not unique
-		{Args: otherArgs{Name: "x"}, Options: u("a")}, // another kind
-		{Args: noopArgs{N: 5}, Options: u("a")},       // held by the stored job again
+		{Args: noopArgs{N: 1}, Options: u("a")},                                    // held by a stored job
+		{Args: noopArgs{N: 2}, Options: u("b")},                                    // new
+		{Args: noopArgs{N: 3}, Options: u("b")},                                    // held by row 1 of the batch
+		{Args: noopArgs{N: 4}, Options: []goodjob.EnqueueOption{goodjob.Queue(q)}}, // not unique
+		{Args: otherArgs{Name: "x"}, Options: u("a")},                              // another kind
+		{Args: noopArgs{N: 5}, Options: u("a")},                                    // held by the stored job again
 	})
 	require.NoError(t, err)
 	require.Len(t, rows, 6)
@@ -253,12 +255,13 @@ func TestUnique_EnqueueMany(t *testing.T) {
 	// Only written jobs wake workers: one wake-up for the batch's three,
 	// none for a duplicate Enqueue.
 	require.Contains(t, waitFor(t, notes, 5*time.Second, "batch wake-up"), `"count" : 3`)
-	dup, err := c.Enqueue(ctx, noopArgs{N: 6}, goodjob.Unique("b"))
+	dup, err := c.Enqueue(ctx, noopArgs{N: 6}, u("b")...)
 	require.NoError(t, err)
 	require.True(t, dup.Duplicate)
-	_, err = db.Pool.Exec(ctx, "SELECT pg_notify('good_job', 'sentinel')")
+	goodjob.FlushWakeUps(ctx, c)
+	_, err = db.Pool.Exec(ctx, "SELECT pg_notify('good_job', $1)", sentinel)
 	require.NoError(t, err)
-	require.Equal(t, "sentinel", waitFor(t, notes, 5*time.Second, "sentinel"))
+	require.Equal(t, sentinel, waitFor(t, notes, 5*time.Second, "sentinel"))
 }
 
 func TestUnique_EnqueueManyRace(t *testing.T) {

@@ -35,6 +35,8 @@ type BacklogResult struct {
 	// Finished counts the run's jobs that finished without an error, read
 	// back from good_jobs after Stop: equal to Jobs when none was lost.
 	Finished int `json:"finished"`
+	// Process is this process's CPU and memory during the drain.
+	Process ProcessUse `json:"process"`
 }
 
 // Backlog enqueues p.Jobs no-op jobs with EnqueueMany, vacuums good_jobs,
@@ -75,8 +77,10 @@ func Backlog(ctx context.Context, pool *pgxpool.Pool, p BacklogParams) (BacklogR
 		}
 	}
 
+	meter := startProcMeter()
 	began := time.Now()
 	if err := c.Start(ctx); err != nil {
+		meter.finish(0)
 		return res, fmt.Errorf("start client: %w", err)
 	}
 	select {
@@ -85,6 +89,7 @@ func Backlog(ctx context.Context, pool *pgxpool.Pool, p BacklogParams) (BacklogR
 	}
 	stopErr := c.Stop(context.WithoutCancel(ctx))
 	res.Throughput = throughput(p.Jobs, time.Since(began))
+	res.Process = meter.finish(p.Jobs)
 	if err := errors.Join(ctx.Err(), stopErr); err != nil {
 		return res, fmt.Errorf("drain %d jobs: %w", p.Jobs, err)
 	}

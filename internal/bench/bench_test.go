@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodjob-go/goodjob/internal/bench"
+	"github.com/goodjob-go/goodjob/internal/testdb"
 )
 
 func TestPercentiles(t *testing.T) {
@@ -88,4 +89,19 @@ func TestPace(t *testing.T) {
 		require.ErrorIs(t, err, context.Canceled)
 		require.Less(t, calls.Load(), int64(10))
 	})
+}
+
+func TestBacklog_ReportsProcessUse(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	res, err := bench.Backlog(t.Context(), db.Pool, bench.BacklogParams{Jobs: 2000, Workers: 20})
+	require.NoError(t, err)
+	require.Equal(t, 2000, res.Finished)
+	u := res.Process
+	require.Positive(t, u.CPUMicrosPerJob)
+	require.Positive(t, u.RSSStartMB)
+	require.GreaterOrEqual(t, u.RSSMaxMB, u.RSSStartMB)
+	require.GreaterOrEqual(t, u.RSSMaxMB, u.RSSEndMB)
+	require.GreaterOrEqual(t, u.PeakRSSMB, u.RSSMaxMB)
+	require.NotEmpty(t, u.RSSSamples)
 }

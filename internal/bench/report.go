@@ -15,6 +15,11 @@ func (r *Report) WriteText(w io.Writer) error {
 		r.Mode, r.Started.Format("2006-01-02 15:04 MST"), r.Server, r.GoVersion, r.GOMAXPROCS)
 	if b := r.Backlog; b != nil {
 		row("backlog drain\t%s", drainText(*b))
+		if u := b.Process; u.RSSMaxMB > 0 {
+			row("this process\t%.1f µs CPU per job; RSS %.1f MB at start, %.1f max, %.1f at end"+
+				" (sampled every %s); peak %.1f MB", u.CPUMicrosPerJob, u.RSSStartMB, u.RSSMaxMB,
+				u.RSSEndMB, rssEvery, u.PeakRSSMB)
+		}
 	}
 	if s := r.Stream; s != nil {
 		l := s.LatencyMs

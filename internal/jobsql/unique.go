@@ -43,7 +43,7 @@ WITH ins AS (
 	uniqueConflict + `
 ), note AS MATERIALIZED (
 	SELECT count(*) AS notified
-	FROM (SELECT pg_notify('good_job', $14) FROM ins WHERE ins.id = $2) n
+	FROM (SELECT pg_notify('good_job', $14) FROM ins WHERE ins.id = $2 AND $14 <> '') n
 )
 SELECT ` + adminJobColumns + ` FROM ins, note`
 

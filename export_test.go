@@ -117,5 +117,3 @@ func LockCleanup(ctx context.Context, tx pgx.Tx) error {
 // statement deleted. Call it before Cleanup or Start.
 func OnCleanupBatch(c *Client, f func(jobs int)) { c.cleanupBatchHook = f }
 
-// FlushWakeUps waits until c has sent every wake-up of its Enqueue calls.
-func FlushWakeUps(ctx context.Context, c *Client) { c.wakes.flush(ctx) }

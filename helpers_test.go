@@ -52,7 +52,7 @@ func newClient(t testing.TB, pool *pgxpool.Pool, cfg goodjob.Config) *goodjob.Cl
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		goodjob.FlushWakeUps(ctx, c)
+		require.NoError(t, c.Flush(ctx))
 	})
 	return c
 }

@@ -129,6 +129,17 @@ func (c *Client) spawn(rs *runState, f func()) {
 	}()
 }
 
+// Flush waits until the wake-ups of earlier Enqueue and EnqueueMany calls
+// made outside a transaction have been sent, or until ctx ends. Those calls
+// commit their jobs at once but announce them to other processes shortly
+// after, coalesced per queue; Stop flushes, so only a program that enqueues
+// without ever starting the Client needs Flush before it exits. Without it
+// the jobs still run, found by the workers' next poll.
+func (c *Client) Flush(ctx context.Context) error {
+	c.wakes.flush(ctx)
+	return ctx.Err()
+}
+
 // Stop stops claiming, waits for running jobs until ctx ends (or, when ctx
 // has no deadline, for Config.ShutdownTimeout), then cancels the jobs still
 // running and releases their rows so another process takes them at once.

@@ -194,7 +194,7 @@ func TestEnqueueMany(t *testing.T) {
 	require.Len(t, rows, 100)
 	// EnqueueMany outside a transaction sends its wake-ups after the jobs
 	// commit, through the Client's wake sender.
-	goodjob.FlushWakeUps(ctx, c)
+	require.NoError(t, c.Flush(ctx))
 	_, err = db.Pool.Exec(ctx, "SELECT pg_notify('good_job', $1)", sentinel)
 	require.NoError(t, err)
 

@@ -215,7 +215,7 @@ func TestUnique_EnqueueMany(t *testing.T) {
 	q, sentinel := "unique_"+db.Schema, "sentinel_"+db.Schema
 	held, err := c.Enqueue(ctx, noopArgs{N: 0}, goodjob.Unique("a"), goodjob.Queue(q))
 	require.NoError(t, err)
-	goodjob.FlushWakeUps(ctx, c)
+	require.NoError(t, c.Flush(ctx))
 	notes := listenQueues(t, db.URL, q, sentinel)
 
 	u := func(key string) []goodjob.EnqueueOption {
@@ -258,7 +258,7 @@ func TestUnique_EnqueueMany(t *testing.T) {
 	dup, err := c.Enqueue(ctx, noopArgs{N: 6}, u("b")...)
 	require.NoError(t, err)
 	require.True(t, dup.Duplicate)
-	goodjob.FlushWakeUps(ctx, c)
+	require.NoError(t, c.Flush(ctx))
 	_, err = db.Pool.Exec(ctx, "SELECT pg_notify('good_job', $1)", sentinel)
 	require.NoError(t, err)
 	require.Equal(t, sentinel, waitFor(t, notes, 5*time.Second, "sentinel"))

@@ -125,7 +125,7 @@ func TestEnqueue_FlushSendsPendingWakeUps(t *testing.T) {
 	queues := []string{"flush_" + db.Schema}
 	const perQueue = 200
 	enqueueConcurrently(t, c, queues, perQueue)
-	goodjob.FlushWakeUps(t.Context(), c)
+	require.NoError(t, c.Flush(t.Context()))
 	pool.Close()
 	announced(t, notes, queues, perQueue)
 }

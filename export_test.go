@@ -116,4 +116,3 @@ func LockCleanup(ctx context.Context, tx pgx.Tx) error {
 // OnCleanupBatch makes c call f with the number of jobs each cleanup
 // statement deleted. Call it before Cleanup or Start.
 func OnCleanupBatch(c *Client, f func(jobs int)) { c.cleanupBatchHook = f }
-

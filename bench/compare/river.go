@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -197,25 +196,11 @@ func riverInsert(ctx context.Context, pool *pgxpool.Pool, goroutines, batch int,
 	if err != nil {
 		return
 	}
-	var jobs atomic.Int64
-	errs := make([]error, goroutines)
-	deadline := time.Now().Add(d)
-	began := time.Now()
-	var wg sync.WaitGroup
-	for g := range goroutines {
-		wg.Go(func() {
-			for n := 0; time.Now().Before(deadline); n++ {
-				if _, err := c.Insert(ctx, riverNoop{N: n}, nil); err != nil {
-					errs[g] = err
-					return
-				}
-				jobs.Add(1)
-			}
-		})
-	}
-	wg.Wait()
-	single = throughput(int(jobs.Load()), time.Since(began))
-	if err = errors.Join(errs...); err != nil {
+	single, err = bench.Concurrently(goroutines, d, func(n int) error {
+		_, err := c.Insert(ctx, riverNoop{N: n}, nil)
+		return err
+	})
+	if err != nil {
 		return
 	}
 

@@ -55,6 +55,20 @@ func Enqueue(ctx context.Context, pool *pgxpool.Pool, p EnqueueParams) (EnqueueR
 // enqueueSingle calls Enqueue in a loop from goroutines until d has passed.
 func enqueueSingle(ctx context.Context, c *goodjob.Client, goroutines int,
 	d time.Duration) (Throughput, error) {
+	t, err := Concurrently(goroutines, d, func(n int) error {
+		_, err := c.Enqueue(ctx, NoopArgs{N: n})
+		return err
+	})
+	if err != nil {
+		return Throughput{}, fmt.Errorf("enqueue one by one: %w", err)
+	}
+	return t, nil
+}
+
+// Concurrently calls insert from goroutines, each with its own count n,
+// until d has passed or a call fails, and reports the calls that succeeded
+// as jobs.
+func Concurrently(goroutines int, d time.Duration, insert func(n int) error) (Throughput, error) {
 	var jobs atomic.Int64
 	errs := make([]error, goroutines)
 	deadline := time.Now().Add(d)
@@ -63,7 +77,7 @@ func enqueueSingle(ctx context.Context, c *goodjob.Client, goroutines int,
 	for g := range goroutines {
 		wg.Go(func() {
 			for n := 0; time.Now().Before(deadline); n++ {
-				if _, err := c.Enqueue(ctx, NoopArgs{N: n}); err != nil {
+				if err := insert(n); err != nil {
 					errs[g] = err
 					return
 				}
@@ -72,10 +86,7 @@ func enqueueSingle(ctx context.Context, c *goodjob.Client, goroutines int,
 		})
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return Throughput{}, fmt.Errorf("enqueue one by one: %w", err)
-	}
-	return throughput(int(jobs.Load()), time.Since(began)), nil
+	return throughput(int(jobs.Load()), time.Since(began)), errors.Join(errs...)
 }
 
 // enqueueMany calls EnqueueMany with batch jobs until d has passed.

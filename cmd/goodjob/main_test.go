@@ -99,7 +99,8 @@ func TestCLI_Usage(t *testing.T) {
 		{"CommandHelp", nil, []string{"stats", "--help"}, 0, "usage: goodjob stats", ""},
 		{"HelpCommand", nil, []string{"help", "jobs"}, 0, "reschedule", ""},
 		{"Unknown", nil, []string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
-		{"BadFlag", nil, []string{"stats", "--nope"}, 2, "", "flag provided but not defined"},
+		{"BadFlag", nil, []string{"stats", "--nope"}, 2, "",
+			"flag provided but not defined: -nope\nrun 'goodjob stats --help'"},
 		{"NoDatabase", nil, []string{"stats"}, 2, "", "set DATABASE_URL or pass --database-url"},
 		{"BadEnv", map[string]string{"GOOD_JOB_MAX_THREADS": "many"}, []string{"demo"}, 2, "",
 			`GOOD_JOB_MAX_THREADS="many"`},
@@ -115,6 +116,9 @@ func TestCLI_Usage(t *testing.T) {
 			require.Equal(t, tc.code, r.code, "stdout:\n%s\nstderr:\n%s", r.stdout, r.stderr)
 			require.Contains(t, r.stdout, tc.stdout)
 			require.Contains(t, r.stderr, tc.stderr)
+			if tc.code == 0 {
+				require.Empty(t, r.stderr, "a successful command writes nothing to stderr")
+			}
 		})
 	}
 }

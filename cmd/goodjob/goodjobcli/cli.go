@@ -93,20 +93,22 @@ func isHelp(arg string) bool {
 
 func runCommand(ctx context.Context, c *Command, args []string, env *Env) int {
 	fs := envflag.New("goodjob "+c.Name, env.Getenv)
-	fs.SetOutput(env.Stderr)
-	fs.Usage = func() {
-		out := fs.Output()
-		fmt.Fprintf(out, "usage: goodjob %s %s\n\n%s\n\nflags:\n", c.Name, c.Args, c.Summary)
-		fs.PrintDefaults()
-	}
+	// The flag package would print the usage itself on --help and on a bad
+	// flag; this function prints it once, to stdout for --help and as a
+	// pointer to --help on stderr for a mistake.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	run := c.Flags(fs, env)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(env.Stdout, "usage: goodjob %s %s\n\n%s\n\nflags:\n",
+				c.Name, c.Args, c.Summary)
 			fs.SetOutput(env.Stdout)
-			fs.Usage()
+			fs.PrintDefaults()
 			return ExitOK
 		}
-		fmt.Fprintf(env.Stderr, "goodjob %s: %v\n", c.Name, err)
+		fmt.Fprintf(env.Stderr, "goodjob %s: %v\nrun 'goodjob %s --help' for usage\n",
+			c.Name, err, c.Name)
 		return ExitUsage
 	}
 	err := run(ctx, fs.Args())

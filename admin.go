@@ -196,10 +196,13 @@ func encodeCursor(cur jobsql.Cursor) string {
 	return base64.RawURLEncoding.EncodeToString(cur.ID[:])
 }
 
-func decodeCursor(s string) (*jobsql.Cursor, error) {
+// decodeCursor reads a cursor that encodeCursor wrote for the list call
+// named by list.
+func decodeCursor(s, list string) (*jobsql.Cursor, error) {
 	raw, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(raw) != len(uuid.UUID{}) {
-		return nil, fmt.Errorf("%w: cursor %q was not returned by Jobs", ErrInvalidFilter, s)
+		return nil, fmt.Errorf("%w: cursor %q was not returned by %s", ErrInvalidFilter, s,
+			list)
 	}
 	return &jobsql.Cursor{ID: uuid.UUID(raw)}, nil
 }

@@ -23,9 +23,9 @@ var (
 	// ErrJobState means the job's state does not allow the change, such as
 	// retrying a job that succeeded or discarding one that finished.
 	ErrJobState = errors.New("goodjob: job state does not allow this change")
-	// ErrInvalidFilter wraps every rejection of a JobFilter, a cursor, or
-	// of a bulk change with an empty filter.
-	ErrInvalidFilter = errors.New("goodjob: invalid job filter")
+	// ErrInvalidFilter wraps every rejection of a JobFilter or a
+	// BatchFilter, of a cursor, or of a bulk change with an empty filter.
+	ErrInvalidFilter = errors.New("goodjob: invalid filter")
 )
 
 // JobActionError reports a change by id that did not happen. Err is one of

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/goodjob-go/goodjob/internal/jobsql"
 )
 
@@ -30,6 +32,9 @@ type JobFilter struct {
 	Search string
 	// FinishedBefore keeps jobs that finished before this time.
 	FinishedBefore time.Time
+	// BatchID keeps the jobs of this batch (batch_id); its callback jobs
+	// are not among them. uuid.Nil: jobs of any batch or none.
+	BatchID uuid.UUID
 
 	// Limit is the page size of Jobs: default JobsLimitDefault, at most
 	// JobsLimitMax. For a bulk change it caps how many jobs change; 0
@@ -43,7 +48,7 @@ type JobFilter struct {
 // isEmpty reports whether f selects every job.
 func (f JobFilter) isEmpty() bool {
 	return len(f.States) == 0 && f.Queue == "" && f.Kind == "" && f.Label == "" &&
-		f.Search == "" && f.FinishedBefore.IsZero()
+		f.Search == "" && f.FinishedBefore.IsZero() && f.BatchID == uuid.Nil
 }
 
 // sql turns f into the statements' filter, validating its states.
@@ -54,6 +59,7 @@ func (f JobFilter) sql(now time.Time) (jobsql.Filter, error) {
 	}
 	out := jobsql.Filter{
 		Now: now, Queue: f.Queue, Kind: f.Kind, Label: f.Label, Search: f.Search,
+		BatchID: f.BatchID,
 	}
 	if !f.FinishedBefore.IsZero() {
 		out.FinishedBefore = f.FinishedBefore.UTC()
@@ -95,7 +101,7 @@ func (c *Client) Jobs(ctx context.Context, f JobFilter) (*JobPage, error) {
 	}
 	var after *jobsql.Cursor
 	if f.After != "" {
-		if after, err = decodeCursor(f.After); err != nil {
+		if after, err = decodeCursor(f.After, "Jobs"); err != nil {
 			return nil, err
 		}
 	}

@@ -53,9 +53,18 @@ func (c *Client) BatchStatus(ctx context.Context, id uuid.UUID) (*BatchStatus, e
 	if err != nil {
 		return nil, fmt.Errorf("goodjob: %w", err)
 	}
+	s, err := newBatchStatus(r)
+	if err != nil {
+		return nil, fmt.Errorf("goodjob: %w", err)
+	}
+	return s, nil
+}
+
+// newBatchStatus converts a batch's row and counts.
+func newBatchStatus(r jobsql.BatchRecord) (*BatchStatus, error) {
 	props, err := decodeProperties(r.Properties)
 	if err != nil {
-		return nil, fmt.Errorf("goodjob: batch %s: %w", id, err)
+		return nil, fmt.Errorf("batch %s: %w", r.ID, err)
 	}
 	s := &BatchStatus{
 		ID: r.ID, Description: r.Description, Properties: props,

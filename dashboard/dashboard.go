@@ -1,5 +1,6 @@
 // Package dashboard is goodjob's web UI: an http.Handler that shows the
-// queue's jobs, cron entries, processes and pauses, and operates on them.
+// queue's jobs, batches, cron entries, processes and pauses, and operates
+// on them.
 //
 // It renders pages on the server with html/template and serves its few
 // assets from the binary, so it works offline and needs no front-end build.
@@ -96,6 +97,8 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /{$}", h.overview)
 	m.HandleFunc("GET /jobs", h.jobs)
 	m.HandleFunc("GET /jobs/{id}", h.job)
+	m.HandleFunc("GET /batches", h.batches)
+	m.HandleFunc("GET /batches/{id}", h.batch)
 	m.HandleFunc("GET /cron", h.cron)
 	m.HandleFunc("GET /processes", h.processes)
 	m.HandleFunc("GET /queues", h.queues)
@@ -129,7 +132,9 @@ func (h *handler) authorize(next http.Handler) http.Handler {
 
 func parsePages() map[string]*template.Template {
 	pages := make(map[string]*template.Template)
-	for _, name := range []string{"overview", "jobs", "job", "cron", "processes", "queues"} {
+	for _, name := range []string{
+		"overview", "jobs", "job", "batches", "batch", "cron", "processes", "queues",
+	} {
 		t := template.New("layout.html").Funcs(funcs)
 		pages[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html",
 			"templates/"+name+".html"))

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -53,6 +54,7 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 type jobsData struct {
 	Filter  goodjob.JobFilter
 	State   string
+	Batch   string // the batch parameter as given
 	Page    *goodjob.JobPage
 	Count   int64
 	CountAt int64 // countLimit: Count may be more
@@ -64,6 +66,13 @@ func filterFrom(get func(string) string) (goodjob.JobFilter, error) {
 	f := goodjob.JobFilter{
 		Queue: get("queue"), Kind: get("kind"), Label: get("label"), Search: get("q"),
 		After: get("after"),
+	}
+	if s := get("batch"); s != "" {
+		id, err := uuid.Parse(s)
+		if err != nil {
+			return f, fmt.Errorf("%w: batch %q is not a batch id", errBadRequest, s)
+		}
+		f.BatchID = id
 	}
 	if s := get("state"); s != "" {
 		state, err := goodjob.ParseJobState(s)
@@ -78,7 +87,7 @@ func filterFrom(get func(string) string) (goodjob.JobFilter, error) {
 func (h *handler) jobs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f, err := filterFrom(q.Get)
-	d := jobsData{Filter: f, State: q.Get("state"), CountAt: countLimit}
+	d := jobsData{Filter: f, State: q.Get("state"), Batch: q.Get("batch"), CountAt: countLimit}
 	if err != nil {
 		w.WriteHeader(http.StatusBadRequest)
 		d.Error = err.Error()

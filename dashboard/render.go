@@ -72,6 +72,8 @@ var funcs = template.FuncMap{
 	"pathEscape": url.PathEscape,
 	"count":      func(m map[goodjob.JobState]int64, s string) int64 { return m[goodjob.JobState(s)] },
 	"sub":        func(a, b int64) int64 { return a - b },
+	"percent":    percent,
+	"indent":     indentValue,
 }
 
 func ago(t time.Time) string {
@@ -96,6 +98,27 @@ func prettyJSON(raw json.RawMessage) string {
 		return string(raw)
 	}
 	return buf.String()
+}
+
+// indentValue writes v as indented JSON for display; html/template escapes
+// it, so the encoder need not.
+func indentValue(v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+// percent is n's share of total, rounded down, for progress bars.
+func percent(n, total int) int {
+	if total <= 0 {
+		return 0
+	}
+	return n * 100 / total
 }
 
 // query builds a query string from key, value pairs, leaving out empty

@@ -71,6 +71,7 @@ type Filter struct {
 	Label          string
 	Search         string // substring of the args or the error, any case
 	FinishedBefore time.Time
+	BatchID        uuid.UUID // jobs of this batch, its callbacks left out; uuid.Nil: any
 }
 
 // query collects a statement's arguments; $1 is always Now.
@@ -115,6 +116,9 @@ func (f Filter) where(q *query) string {
 	if !f.FinishedBefore.IsZero() {
 		conds = append(conds, "finished_at < "+q.arg(f.FinishedBefore))
 	}
+	if f.BatchID != uuid.Nil {
+		conds = append(conds, "batch_id = "+q.arg(f.BatchID)+"::uuid")
+	}
 	return strings.Join(conds, " AND ")
 }
 
@@ -155,10 +159,11 @@ func scanAdminJob(row pgx.Row) (AdminJob, error) {
 	return j, err
 }
 
-// Cursor is the position after the last row of a page: jobs are listed by
-// id, newest first. Job ids are UUIDv7, which begin with their creation
-// time, so the primary key's index serves the list in creation order and no
-// index on created_at has to be kept up to date on every write.
+// Cursor is the position after the last row of a page: jobs and batches
+// are listed by id, newest first. goodjob's ids are UUIDv7, which begin
+// with their creation time, so the primary key's index serves the list in
+// creation order and no index on created_at has to be kept up to date on
+// every write.
 type Cursor struct {
 	ID uuid.UUID
 }

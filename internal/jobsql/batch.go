@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -199,30 +200,40 @@ type BatchRecord struct {
 	Callbacks      int // callback jobs enqueued
 }
 
-// getBatchSQL reads a batch and counts its jobs through the partial
-// indexes on batch_id and batch_callback_id.
-const getBatchSQL = `
-SELECT b.id, coalesce(b.description, ''), b.serialized_properties,
+// batchColumns are a BatchRecord's columns, read from good_job_batches b
+// joined with batchJobCounts j; scanBatch reads them in this order. The
+// counts go through the partial indexes on batch_id and batch_callback_id.
+const batchColumns = `b.id, coalesce(b.description, ''), b.serialized_properties,
 	coalesce(b.on_finish, ''), coalesce(b.on_success, ''), coalesce(b.on_discard, ''),
 	coalesce(b.callback_queue_name, ''), b.callback_priority, b.created_at,
 	b.enqueued_at, b.discarded_at, b.jobs_finished_at, b.finished_at,
 	j.total, j.finished, j.discarded,
-	(SELECT count(*) FROM good_jobs c WHERE c.batch_callback_id = b.id)
-FROM good_job_batches b, LATERAL (
+	(SELECT count(*) FROM good_jobs c WHERE c.batch_callback_id = b.id)`
+
+// batchJobCounts counts the jobs of the batch b, callbacks left out.
+const batchJobCounts = `LATERAL (
 	SELECT count(*) AS total,
 		count(*) FILTER (WHERE finished_at IS NOT NULL) AS finished,
 		count(*) FILTER (WHERE finished_at IS NOT NULL AND error IS NOT NULL) AS discarded
 	FROM good_jobs g WHERE g.batch_id = b.id
-) j
+) j`
+
+func scanBatch(row pgx.Row) (BatchRecord, error) {
+	var r BatchRecord
+	err := row.Scan(&r.ID, &r.Description, &r.Properties, &r.OnFinish, &r.OnSuccess,
+		&r.OnDiscard, &r.CallbackQueue, &r.CallbackPriority, &r.CreatedAt, &r.EnqueuedAt,
+		&r.DiscardedAt, &r.JobsFinishedAt, &r.FinishedAt, &r.Jobs, &r.Finished, &r.Discarded,
+		&r.Callbacks)
+	return r, err
+}
+
+const getBatchSQL = `SELECT ` + batchColumns + `
+FROM good_job_batches b, ` + batchJobCounts + `
 WHERE b.id = $1`
 
 // GetBatch returns the batch id with its jobs counted, or ErrNoBatch.
 func GetBatch(ctx context.Context, db DBTX, id uuid.UUID) (BatchRecord, error) {
-	var r BatchRecord
-	err := db.QueryRow(ctx, getBatchSQL, id).Scan(&r.ID, &r.Description, &r.Properties,
-		&r.OnFinish, &r.OnSuccess, &r.OnDiscard, &r.CallbackQueue, &r.CallbackPriority,
-		&r.CreatedAt, &r.EnqueuedAt, &r.DiscardedAt, &r.JobsFinishedAt, &r.FinishedAt,
-		&r.Jobs, &r.Finished, &r.Discarded, &r.Callbacks)
+	r, err := scanBatch(db.QueryRow(ctx, getBatchSQL, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, ErrNoBatch
 	}
@@ -230,6 +241,62 @@ func GetBatch(ctx context.Context, db DBTX, id uuid.UUID) (BatchRecord, error) {
 		return r, fmt.Errorf("get batch %s: %w", id, err)
 	}
 	return r, nil
+}
+
+// Batch states for ListBatches, as GoodJob's predicates on a batch's row.
+// They overlap: a batch with a discarded job is also open or finished.
+const (
+	BatchOpen      = "open"      // finished_at not set
+	BatchFinished  = "finished"  // finished_at set: its jobs and callbacks are done
+	BatchDiscarded = "discarded" // discarded_at set: one of its jobs was discarded
+)
+
+var batchStatePredicates = map[string]string{
+	BatchOpen:      "finished_at IS NULL",
+	BatchFinished:  "finished_at IS NOT NULL",
+	BatchDiscarded: "discarded_at IS NOT NULL",
+}
+
+// ValidBatchState reports whether s names a batch state.
+func ValidBatchState(s string) bool {
+	_, ok := batchStatePredicates[s]
+	return ok
+}
+
+// ListBatches returns up to limit batches in state (any when empty) that
+// come after the cursor, newest first by id, each with its jobs counted.
+// The page is cut in a subquery before the counts, so the statement counts
+// the jobs of the returned batches only.
+func ListBatches(ctx context.Context, db DBTX, state string, after *Cursor,
+	limit int) ([]BatchRecord, error) {
+	q := &query{}
+	conds := []string{"true"}
+	if state != "" {
+		conds = append(conds, batchStatePredicates[state])
+	}
+	if after != nil {
+		conds = append(conds, "id < "+q.arg(after.ID)+"::uuid")
+	}
+	sql := "SELECT " + batchColumns + "\nFROM (SELECT * FROM good_job_batches WHERE " +
+		strings.Join(conds, " AND ") + " ORDER BY id DESC LIMIT " + q.arg(limit) + ") b, " +
+		batchJobCounts + "\nORDER BY b.id DESC"
+	rows, err := db.Query(ctx, sql, q.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list batches: %w", err)
+	}
+	defer rows.Close()
+	var out []BatchRecord
+	for rows.Next() {
+		r, err := scanBatch(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list batches: scan: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list batches: %w", err)
+	}
+	return out, nil
 }
 
 // SortedBatchIDs returns the distinct ids in order, ready for LockBatches.

@@ -1,0 +1,77 @@
+package dashboard
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/google/uuid"
+
+	"github.com/goodjob-go/goodjob"
+)
+
+// batchJobsShown is how many of its jobs the batch page lists; the rest
+// are a link away, on the jobs page filtered by the batch.
+const batchJobsShown = 50
+
+// batchStates are the choices of the batches page's state filter.
+var batchStates = []goodjob.BatchState{
+	goodjob.BatchStateOpen, goodjob.BatchStateFinished, goodjob.BatchStateDiscarded,
+}
+
+type batchesData struct {
+	Filter goodjob.BatchFilter
+	States []goodjob.BatchState
+	Page   *goodjob.BatchPage
+	Error  string
+}
+
+func (h *handler) batches(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := goodjob.BatchFilter{State: goodjob.BatchState(q.Get("state")), After: q.Get("after")}
+	d := batchesData{Filter: f, States: batchStates}
+	var err error
+	d.Page, err = h.client.Batches(r.Context(), f)
+	if errors.Is(err, goodjob.ErrInvalidFilter) {
+		w.WriteHeader(http.StatusBadRequest)
+		d.Error = err.Error()
+	} else if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, r, "batches", "Batches", d)
+}
+
+// batchData is the batch page: the batch and the first of its jobs.
+type batchData struct {
+	*goodjob.BatchStatus
+	Listed *goodjob.JobPage
+}
+
+func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		http.Error(w, "not a batch id", http.StatusNotFound)
+		return
+	}
+	b, err := h.client.BatchStatus(r.Context(), id)
+	if errors.Is(err, goodjob.ErrBatchNotFound) {
+		http.Error(w, "no such batch", http.StatusNotFound)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d := batchData{BatchStatus: b}
+	d.Listed, err = h.client.Jobs(r.Context(),
+		goodjob.JobFilter{BatchID: id, Limit: batchJobsShown})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	title := "Batch"
+	if b.Description != "" {
+		title += " " + b.Description
+	}
+	h.render(w, r, "batch", title, d)
+}

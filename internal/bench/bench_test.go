@@ -13,6 +13,8 @@ import (
 	"github.com/goodjob-go/goodjob/internal/testdb"
 )
 
+func TestMain(m *testing.M) { testdb.Main(m) }
+
 func TestPercentiles(t *testing.T) {
 	t.Parallel()
 	hundred := make([]time.Duration, 100)

@@ -73,7 +73,7 @@ func (c *Client) reopenBatches(ctx context.Context, tx jobsql.DBTX, ids []uuid.U
 	if err != nil {
 		return err
 	}
-	if _, err := jobsql.ReopenBatches(ctx, tx, ids, c.now().UTC()); err != nil {
+	if err := jobsql.ReopenBatches(ctx, tx, ids, c.now().UTC()); err != nil {
 		return fmt.Errorf("goodjob: %w", err)
 	}
 	return nil

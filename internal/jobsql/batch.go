@@ -214,15 +214,14 @@ FROM s WHERE b.id = s.id AND (
 	OR (b.finished_at IS NOT NULL AND (s.pending OR s.callbacks_pending)))`
 
 // ReopenBatches clears the settled marks of the batches that retried jobs
-// made untrue (see reopenBatchesSQL) and returns how many batches it
-// changed. The caller holds their locks (LockBatches), taken after the
-// jobs were changed, in the same transaction.
-func ReopenBatches(ctx context.Context, db DBTX, ids []uuid.UUID, now time.Time) (int, error) {
-	tag, err := db.Exec(ctx, reopenBatchesSQL, ids, now)
-	if err != nil {
-		return 0, fmt.Errorf("reopen %d batches: %w", len(ids), err)
+// made untrue (see reopenBatchesSQL). The caller holds their locks
+// (LockBatches), taken after the jobs were changed, in the same
+// transaction.
+func ReopenBatches(ctx context.Context, db DBTX, ids []uuid.UUID, now time.Time) error {
+	if _, err := db.Exec(ctx, reopenBatchesSQL, ids, now); err != nil {
+		return fmt.Errorf("reopen %d batches: %w", len(ids), err)
 	}
-	return int(tag.RowsAffected()), nil
+	return nil
 }
 
 // BatchExists reports whether the batch id has a row. It takes no lock.

@@ -65,6 +65,10 @@ var actionNames = map[jobsql.Action]string{
 // can be retried (otherwise ErrJobState); to run a waiting job sooner, use
 // RescheduleJob. A job with a unique key that another unfinished job of its
 // kind holds is not retried: the error wraps ErrUniqueConflict.
+//
+// Retrying a job of a batch reopens the batch, as [Client.RetryBatch]
+// describes: when the job finishes, the batch's callbacks are enqueued
+// again, even if they ran before.
 func (c *Client) RetryJob(ctx context.Context, id uuid.UUID) error {
 	return c.changeOne(ctx, nil, jobsql.ChangeParams{Action: jobsql.ActionRetry}, id)
 }
@@ -94,7 +98,8 @@ func (c *Client) DeleteJob(ctx context.Context, id uuid.UUID) error {
 
 // RetryJobs retries every discarded job that matches f, as RetryJob does,
 // and returns how many it retried. Jobs in other states are left alone, and
-// so are jobs whose unique key is held (see ErrUniqueConflict).
+// so are jobs whose unique key is held (see ErrUniqueConflict). The
+// batches of the retried jobs are reopened, as RetryJob says.
 func (c *Client) RetryJobs(ctx context.Context, f JobFilter) (int, error) {
 	return c.changeMany(ctx, nil, jobsql.ChangeParams{Action: jobsql.ActionRetry}, f)
 }
@@ -179,9 +184,10 @@ func (c *Client) apply(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParams) (i
 	var changed []jobsql.Changed
 	var callbacks []*JobRow
 	var err error
-	if tx == nil && endsJobs(p.Action) {
-		// Discarding or deleting a batch's job can finish the batch: the
-		// change and the batch's callbacks commit together.
+	if tx == nil && changesBatches(p.Action) {
+		// Discarding or deleting a batch's job can finish the batch, and
+		// retrying one reopens it: the change and the batch's new state,
+		// with any callbacks, commit together.
 		err = pgx.BeginTxFunc(ctx, c.db, pgx.TxOptions{IsoLevel: pgx.ReadCommitted},
 			func(tx pgx.Tx) error {
 				changed, callbacks, err = c.change(ctx, tx, p)
@@ -216,8 +222,15 @@ func endsJobs(a jobsql.Action) bool {
 	return a == jobsql.ActionDiscard || a == jobsql.ActionDelete
 }
 
+// changesBatches reports whether the action can change the batches of the
+// jobs it changes: ending jobs can finish them, retrying reopens them.
+func changesBatches(a jobsql.Action) bool {
+	return endsJobs(a) || a == jobsql.ActionRetry
+}
+
 // change runs the statement of p and, when it ended jobs of batches,
-// settles those batches in the same transaction.
+// settles those batches in the same transaction; when it retried jobs of
+// batches, it reopens them (see reopenBatches).
 func (c *Client) change(ctx context.Context, db jobsql.DBTX,
 	p jobsql.ChangeParams) ([]jobsql.Changed, []*JobRow, error) {
 	changed, err := jobsql.Change(ctx, db, p)
@@ -233,7 +246,13 @@ func (c *Client) change(ctx context.Context, db jobsql.DBTX,
 	for _, ch := range changed {
 		batches = append(batches, ch.Batches...)
 	}
-	if !endsJobs(p.Action) || len(batches) == 0 {
+	if !changesBatches(p.Action) || len(batches) == 0 {
+		return changed, nil, nil
+	}
+	if p.Action == jobsql.ActionRetry {
+		if err := c.reopenBatches(ctx, db, batches); err != nil {
+			return nil, nil, err
+		}
 		return changed, nil, nil
 	}
 	callbacks, err := c.settleBatches(ctx, db, batches)

@@ -23,7 +23,9 @@ func requireTx(tx pgx.Tx, name string) error {
 	return nil
 }
 
-// RetryJobTx is RetryJob inside tx.
+// RetryJobTx is RetryJob inside tx. Retrying a job of a batch locks the
+// batch's row until tx ends and needs tx at READ COMMITTED, Postgres's
+// default; at a stricter level it returns ErrInvalidArgs.
 func (c *Client) RetryJobTx(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
 	if err := requireTx(tx, "RetryJobTx"); err != nil {
 		return err
@@ -60,7 +62,8 @@ func (c *Client) DeleteJobTx(ctx context.Context, tx pgx.Tx, id uuid.UUID) error
 	return c.changeOne(ctx, tx, jobsql.ChangeParams{Action: jobsql.ActionDelete}, id)
 }
 
-// RetryJobsTx is RetryJobs inside tx.
+// RetryJobsTx is RetryJobs inside tx, with RetryJobTx's conditions for
+// jobs of batches.
 func (c *Client) RetryJobsTx(ctx context.Context, tx pgx.Tx, f JobFilter) (int, error) {
 	if err := requireTx(tx, "RetryJobsTx"); err != nil {
 		return 0, err

@@ -66,14 +66,9 @@ func (c *Client) completeBatched(ctx context.Context, cs []jobsql.Completion) (i
 // guarantee, however many processes finish a batch's last jobs at once.
 func (c *Client) settleBatches(ctx context.Context, tx jobsql.DBTX,
 	ids []uuid.UUID) ([]*JobRow, error) {
-	ids = jobsql.SortedBatchIDs(ids)
-	isolation, err := jobsql.LockBatches(ctx, tx, ids)
+	ids, err := lockBatches(ctx, tx, ids, "settling")
 	if err != nil {
-		return nil, fmt.Errorf("goodjob: %w", err)
-	}
-	if isolation != "read committed" {
-		return nil, fmt.Errorf("%w: settling a batch needs a READ COMMITTED transaction, not %s",
-			ErrInvalidArgs, isolation)
+		return nil, err
 	}
 	now := c.now().UTC()
 	events, err := jobsql.SettleBatches(ctx, tx, ids, now)
@@ -93,6 +88,28 @@ func (c *Client) settleBatches(ctx context.Context, tx jobsql.DBTX,
 		return nil, fmt.Errorf("goodjob: %w", err)
 	}
 	return rows, nil
+}
+
+// lockBatches locks the batches ids for the rest of tx and returns them
+// sorted. Whatever writes a batch's settled marks (discarded_at,
+// jobs_finished_at, finished_at) takes these locks after changing the jobs
+// and before reading them: jobs first, then batches in id order, so that
+// no two such transactions deadlock or decide from a stale count. The
+// transaction must be READ COMMITTED, so that each statement after the
+// lock sees what the previous holder committed; what names the caller's
+// work in the refusal.
+func lockBatches(ctx context.Context, tx jobsql.DBTX, ids []uuid.UUID,
+	what string) ([]uuid.UUID, error) {
+	ids = jobsql.SortedBatchIDs(ids)
+	isolation, err := jobsql.LockBatches(ctx, tx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("goodjob: %w", err)
+	}
+	if isolation != "read committed" {
+		return nil, fmt.Errorf("%w: %s a batch needs a READ COMMITTED transaction, not %s",
+			ErrInvalidArgs, what, isolation)
+	}
+	return ids, nil
 }
 
 // callbacks builds the callback jobs of one batch's new events.

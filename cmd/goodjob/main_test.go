@@ -311,3 +311,34 @@ func TestCLI_Demo(t *testing.T) {
 	require.Contains(t, r.stdout, "jobs in good_jobs:")
 	require.Regexp(t, `flaky-\S+ +runs=2 finished=true`, r.stdout)
 }
+
+func TestCLI_Batches(t *testing.T) {
+	t.Parallel()
+	db, c, env := setup(t)
+	ctx := t.Context()
+	b, err := c.NewBatch(ctx, goodjob.BatchParams{})
+	require.NoError(t, err)
+	row, err := b.Enqueue(ctx, emailArgs{To: "a"})
+	require.NoError(t, err)
+	boom := "Err: boom"
+	finish(t, db, row.ID, &boom, 0)
+
+	unknown := uuid.New().String()
+	r := run(t, env, "batches", "retry", b.ID.String(), unknown)
+	require.Equal(t, 1, r.code)
+	require.Equal(t, "retried 1 jobs of batch "+b.ID.String()+"\n", r.stdout)
+	require.Contains(t, r.stderr, "batch not found: "+unknown)
+	require.Contains(t, r.stderr, "1 of 2 batches not found")
+	j, err := c.Job(ctx, row.ID)
+	require.NoError(t, err)
+	require.Equal(t, goodjob.JobStateQueued, j.State)
+
+	r = run(t, env, "batches", "retry", b.ID.String())
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, "retried 0 jobs of batch "+b.ID.String()+"\n", r.stdout)
+	r = run(t, env, "batches", "retry")
+	require.Equal(t, 2, r.code)
+	r = run(t, env, "batches", "status", b.ID.String())
+	require.Equal(t, 2, r.code)
+	require.Contains(t, r.stderr, "name an action: retry")
+}

@@ -186,6 +186,56 @@ func FinishBatches(ctx context.Context, db DBTX, ids []uuid.UUID, now time.Time)
 	return nil
 }
 
+// reopenBatchesSQL undoes, on the locked batches $1 at $2, the settled
+// marks their jobs no longer support after a retry: jobs_finished_at while
+// a job of the batch is unfinished, finished_at while a job or a callback
+// job is, and discarded_at once no discarded job is left. The next settle
+// then records those events again, and enqueues their callbacks again, as
+// GoodJob does after a batch retry. A batch whose marks all still hold is
+// left as it is.
+const reopenBatchesSQL = `
+WITH s AS (
+	SELECT b.id,
+		EXISTS (SELECT 1 FROM good_jobs g WHERE g.batch_id = b.id
+			AND g.finished_at IS NOT NULL AND g.error IS NOT NULL) AS discarded,
+		EXISTS (SELECT 1 FROM good_jobs g WHERE g.batch_id = b.id
+			AND g.finished_at IS NULL) AS pending,
+		EXISTS (SELECT 1 FROM good_jobs g WHERE g.batch_callback_id = b.id
+			AND g.finished_at IS NULL) AS callbacks_pending
+	FROM good_job_batches b WHERE b.id = ANY($1)
+)
+UPDATE good_job_batches b SET
+	discarded_at = CASE WHEN s.discarded THEN b.discarded_at END,
+	jobs_finished_at = CASE WHEN s.pending THEN NULL ELSE b.jobs_finished_at END,
+	finished_at = CASE WHEN s.pending OR s.callbacks_pending THEN NULL ELSE b.finished_at END,
+	updated_at = $2
+FROM s WHERE b.id = s.id AND (
+	(b.discarded_at IS NOT NULL AND NOT s.discarded)
+	OR (b.jobs_finished_at IS NOT NULL AND s.pending)
+	OR (b.finished_at IS NOT NULL AND (s.pending OR s.callbacks_pending)))`
+
+// ReopenBatches clears the settled marks of the batches that retried jobs
+// made untrue (see reopenBatchesSQL). The caller holds their locks
+// (LockBatches), taken after the jobs were changed, in the same
+// transaction.
+func ReopenBatches(ctx context.Context, db DBTX, ids []uuid.UUID, now time.Time) error {
+	if _, err := db.Exec(ctx, reopenBatchesSQL, ids, now); err != nil {
+		return fmt.Errorf("reopen %d batches: %w", len(ids), err)
+	}
+	return nil
+}
+
+// BatchExists reports whether the batch id has a row. It takes no lock.
+func BatchExists(ctx context.Context, db DBTX, id uuid.UUID) (bool, error) {
+	var ok bool
+	err := db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM good_job_batches WHERE id = $1)`,
+		id).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("find batch %s: %w", id, err)
+	}
+	return ok, nil
+}
+
 // BatchRecord is a batch's row with its jobs counted.
 type BatchRecord struct {
 	BatchEvents

@@ -52,9 +52,8 @@ func (c *Client) retryBatch(ctx context.Context, tx pgx.Tx, id uuid.UUID) (int, 
 		return 0, fmt.Errorf("%w: %s", ErrBatchNotFound, id)
 	}
 	return c.apply(ctx, tx, jobsql.ChangeParams{
-		Action:  jobsql.ActionRetry,
-		Filter:  jobsql.Filter{Now: c.now().UTC()},
-		BatchID: &id,
+		Action: jobsql.ActionRetry,
+		Filter: jobsql.Filter{Now: c.now().UTC(), BatchID: id},
 	})
 }
 

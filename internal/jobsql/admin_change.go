@@ -61,9 +61,6 @@ type ChangeParams struct {
 	At time.Time
 	// Error is the error text ActionDiscard writes.
 	Error string
-	// BatchID, when set, limits the change to the jobs of that batch; its
-	// callback jobs are not among them.
-	BatchID *uuid.UUID
 }
 
 // Changed counts the jobs a change touched in one queue, with their
@@ -94,9 +91,6 @@ func changeSQL(p ChangeParams) (string, []any) {
 	q := &query{args: []any{p.Filter.Now}}
 	pick := "SELECT id, job_class, unique_key, created_at FROM good_jobs WHERE " + p.Filter.where(q) +
 		" AND locked_by_id IS NULL AND " + preconditions[p.Action]
-	if p.BatchID != nil {
-		pick += " AND batch_id = " + q.arg(*p.BatchID)
-	}
 	pick += " ORDER BY created_at, id"
 	if p.Limit > 0 {
 		pick += " LIMIT " + q.arg(p.Limit)

@@ -40,7 +40,7 @@ func (h *handler) action(f actionFunc) http.HandlerFunc {
 			errors.Is(err, goodjob.ErrInvalidPause):
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
-		case errors.Is(err, goodjob.ErrJobNotFound):
+		case errors.Is(err, goodjob.ErrJobNotFound), errors.Is(err, goodjob.ErrBatchNotFound):
 			http.Error(w, err.Error(), http.StatusNotFound)
 			return
 		case errors.Is(err, goodjob.ErrJobRunning), errors.Is(err, goodjob.ErrJobState):
@@ -94,6 +94,23 @@ func (h *handler) jobAction(r *http.Request) (string, string, error) {
 		return back, "", err
 	}
 	return back, action + ": done", nil
+}
+
+// batchRetry retries every discarded job of a batch and reopens it.
+func (h *handler) batchRetry(r *http.Request) (string, string, error) {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		return "", "", fmt.Errorf("%w: batch id %q", errBadRequest, r.PathValue("id"))
+	}
+	back := "/batches/" + id.String()
+	n, err := h.client.RetryBatch(r.Context(), id)
+	if err != nil {
+		return back, "", err
+	}
+	if n == 0 {
+		return back, "retry: the batch has no discarded job to retry", nil
+	}
+	return back, fmt.Sprintf("retry: %d discarded jobs retried; the batch is open again", n), nil
 }
 
 // bulkAction runs an action on the selected jobs, or on every job that

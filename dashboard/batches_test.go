@@ -156,6 +156,38 @@ func TestPages_JobsBatchFilter(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }
 
+func TestActions_BatchRetry(t *testing.T) {
+	t.Parallel()
+	f := setupBatches(t, dashboard.Config{AuthorizeFunc: allowAll})
+	id := f.mixed.ID.String()
+
+	_, body := f.get("/batches/" + id)
+	require.Contains(t, body, `action="/admin/jobs/batches/`+id+`/retry"`)
+	require.Contains(t, body, "retry 1 discarded")
+	_, body = f.get("/batches/" + f.empty.ID.String())
+	require.NotContains(t, body, "/retry\"", "nothing to retry in a batch without discards")
+
+	resp := f.post("/batches/"+id+"/retry", url.Values{})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("Location"), "/admin/jobs/batches/"+id+"?flash=")
+	require.Contains(t, resp.Header.Get("Location"), "1+discarded+jobs+retried")
+	require.Equal(t, goodjob.JobStateQueued, f.state(f.jobs[1]))
+	require.Equal(t, goodjob.JobStateSucceeded, f.state(f.jobs[0]))
+	st, err := f.client.BatchStatus(t.Context(), f.mixed.ID)
+	require.NoError(t, err)
+	require.Nil(t, st.DiscardedAt, "the batch is reopened")
+	require.Zero(t, st.Discarded)
+
+	resp = f.post("/batches/"+id+"/retry", url.Values{})
+	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
+	require.Contains(t, resp.Header.Get("Location"), "no+discarded+job")
+
+	resp = f.post("/batches/"+uuid.NewString()+"/retry", url.Values{})
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	resp = f.post("/batches/nope/retry", url.Values{})
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+}
+
 func TestReadOnly_Batches(t *testing.T) {
 	t.Parallel()
 	f := setupBatches(t, dashboard.Config{AuthorizeFunc: allowAll, ReadOnly: true})
@@ -165,6 +197,9 @@ func TestReadOnly_Batches(t *testing.T) {
 		require.NotContains(t, body, `method="post"`, path)
 		require.Contains(t, body, "read-only")
 	}
+	resp := f.postRaw("/batches/"+f.mixed.ID.String()+"/retry", url.Values{}, nil)
+	require.Equal(t, http.StatusForbidden, resp.StatusCode)
+	require.Equal(t, goodjob.JobStateDiscarded, f.state(f.jobs[1]))
 }
 
 // indexOf returns where sub first occurs in s, failing the test if it does

@@ -106,6 +106,7 @@ func (h *handler) routes() {
 	m.Handle("GET /api/jobs/{id}/events", h.progress())
 	m.HandleFunc("POST /jobs/{id}/{action}", h.action(h.jobAction))
 	m.HandleFunc("POST /jobs", h.action(h.bulkAction))
+	m.HandleFunc("POST /batches/{id}/retry", h.action(h.batchRetry))
 	m.HandleFunc("POST /pauses", h.action(h.pauseAction))
 	m.HandleFunc("POST /cron/{key}/{action}", h.action(h.cronAction))
 	h.mux = m

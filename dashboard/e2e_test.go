@@ -102,9 +102,9 @@ func TestBrowser(t *testing.T) {
 		// The attribute is set only on the page that the filter rendered.
 		chromedp.WaitVisible(css(`input[name=queue][value="mailers"]`)),
 		chromedp.WaitVisible(css(`tr.job[data-id="`+xssJob.String()+`"]`)))
-	rows := text(`table.jobs tbody`)
-	require.NotContains(t, rows, "xxx@example.com", "other queues filtered out")
-	require.Contains(t, rows, "<script>", "the payload shows as text")
+	listed := text(`table.jobs tbody`)
+	require.NotContains(t, listed, "xxx@example.com", "other queues filtered out")
+	require.Contains(t, listed, "<script>", "the payload shows as text")
 	require.False(t, xssRan(), "the payload did not run")
 	screenshot(t, ctx, "jobs")
 
@@ -133,6 +133,31 @@ func TestBrowser(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"mailers"}, paused.Queues)
 	screenshot(t, ctx, "queues")
+
+	// Open a batch from the list and retry its discarded job.
+	batch, err := f.client.NewBatch(bg, goodjob.BatchParams{Description: "Import <b>customers</b>"})
+	require.NoError(t, err)
+	var members []goodjob.EnqueueParams
+	for i := range 3 {
+		members = append(members, goodjob.EnqueueParams{
+			Args: mailArgs{To: strings.Repeat("m", i+1) + "@example.com"}})
+	}
+	rows, err := batch.EnqueueMany(bg, members)
+	require.NoError(t, err)
+	require.NoError(t, f.client.DiscardJob(bg, rows[0].ID))
+	link := `a[href$="/batches/` + batch.ID.String() + `"]`
+	do(chromedp.Navigate(f.url("/batches")), chromedp.WaitVisible(css(link)))
+	require.Contains(t, text(`table`), "Import <b>customers</b>", "the description shows as text")
+	screenshot(t, ctx, "batches")
+	do(chromedp.Click(css(link)), chromedp.WaitVisible(css(`button.action-retry`)))
+	require.Contains(t, text(`dd.batch-jobs`), "1 discarded")
+	screenshot(t, ctx, "batch")
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](`window.confirm = () => true; true`))
+	require.NoError(t, err)
+	do(chromedp.Click(css(`button.action-retry`)), chromedp.WaitVisible(css(`.flash`)))
+	require.Contains(t, text(`.flash`), "1 discarded jobs retried")
+	require.Contains(t, text(`dd.batch-jobs`), "0 discarded")
+	require.Equal(t, goodjob.JobStateQueued, f.state(rows[0].ID))
 
 	// Disable a cron entry.
 	row := `tr.cron-entry[data-key="nightly-digest"]`

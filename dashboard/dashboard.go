@@ -13,6 +13,9 @@
 // Every request passes AuthorizeFunc first; without one, every request is
 // refused. Actions are POST requests protected against cross-site request
 // forgery; ReadOnly hides and refuses them.
+//
+// Two report pages only read: Performance sums up recent attempts by kind
+// and by queue, and Cleaner counts discarded jobs by error class and kind.
 package dashboard
 
 import (
@@ -99,6 +102,8 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /cron", h.cron)
 	m.HandleFunc("GET /processes", h.processes)
 	m.HandleFunc("GET /queues", h.queues)
+	m.HandleFunc("GET /performance", h.performance)
+	m.HandleFunc("GET /cleaner", h.cleaner)
 	m.Handle("GET /api/jobs/{id}", h.progress())
 	m.Handle("GET /api/jobs/{id}/events", h.progress())
 	m.HandleFunc("POST /jobs/{id}/{action}", h.action(h.jobAction))
@@ -129,7 +134,9 @@ func (h *handler) authorize(next http.Handler) http.Handler {
 
 func parsePages() map[string]*template.Template {
 	pages := make(map[string]*template.Template)
-	for _, name := range []string{"overview", "jobs", "job", "cron", "processes", "queues"} {
+	for _, name := range []string{
+		"overview", "jobs", "job", "cron", "processes", "queues", "performance", "cleaner",
+	} {
 		t := template.New("layout.html").Funcs(funcs)
 		pages[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html",
 			"templates/"+name+".html"))

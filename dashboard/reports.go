@@ -34,9 +34,10 @@ type performanceData struct {
 
 // performanceTable is one grouping of the report: by kind or by queue.
 type performanceTable struct {
-	Title string
-	Param string // the /jobs filter that lists a row's jobs
-	Rows  []goodjob.PerformanceStats
+	Title   string // the name column's head
+	Heading string
+	Param   string // the /jobs filter that lists a row's jobs
+	Rows    []goodjob.PerformanceStats
 }
 
 func (h *handler) performance(w http.ResponseWriter, r *http.Request) {
@@ -66,8 +67,8 @@ func (h *handler) performance(w http.ResponseWriter, r *http.Request) {
 	}
 	d.Report = rep
 	d.Tables = []performanceTable{
-		{Title: "Kind", Param: "kind", Rows: rep.Kinds},
-		{Title: "Queue", Param: "queue", Rows: rep.Queues},
+		{Title: "Kind", Heading: "By kind", Param: "kind", Rows: rep.Kinds},
+		{Title: "Queue", Heading: "By queue", Param: "queue", Rows: rep.Queues},
 	}
 	h.render(w, r, "performance", "Performance", d)
 }
@@ -83,8 +84,9 @@ type cleanerData struct {
 // cleanerTable is one grouping of the discarded jobs: by error class or by
 // kind.
 type cleanerTable struct {
-	Title string
-	Rows  []cleanerRow
+	Title   string // the name column's head
+	Heading string
+	Rows    []cleanerRow
 }
 
 type cleanerRow struct {
@@ -106,12 +108,12 @@ func (h *handler) cleaner(w http.ResponseWriter, r *http.Request) {
 		d.Windows = append(d.Windows, windowName(win))
 	}
 	d.Widest, d.Columns = d.Windows[len(d.Windows)-1], len(d.Windows)+1
-	classes := cleanerTable{Title: "Error class"}
+	classes := cleanerTable{Title: "Error class", Heading: "By error class"}
 	for _, g := range s.ByErrorClass {
 		q := query("state", string(goodjob.JobStateDiscarded), "q", g.Name)
 		classes.Rows = append(classes.Rows, cleanerRow{DiscardedGroup: g, Query: q})
 	}
-	kinds := cleanerTable{Title: "Kind"}
+	kinds := cleanerTable{Title: "Kind", Heading: "By kind"}
 	for _, g := range s.ByKind {
 		q := query("state", string(goodjob.JobStateDiscarded), "kind", g.Name)
 		kinds.Rows = append(kinds.Rows, cleanerRow{DiscardedGroup: g, Query: q})

@@ -85,6 +85,7 @@ var wantIndexes = map[string][]string{
 		"good_job_executions_pkey",
 		"index_good_job_executions_on_active_job_id_and_created_at",
 		"index_good_job_executions_on_process_id_and_created_at",
+		"index_good_job_executions_on_created_at",
 	},
 	"good_job_processes": {"good_job_processes_pkey"},
 	"good_job_settings":  {"good_job_settings_pkey", "index_good_job_settings_on_key"},

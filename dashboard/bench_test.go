@@ -15,8 +15,9 @@ import (
 	"github.com/goodjob-go/goodjob/internal/testdb"
 )
 
-// BenchmarkPages renders each page with 1,000,000 finished jobs and 10,000
-// waiting ones in the table.
+// BenchmarkPages renders each page with 1,000,000 finished jobs, one a
+// second over the last 11.6 days, each with one execution, and 10,000
+// waiting jobs in the table.
 func BenchmarkPages(b *testing.B) {
 	db := testdb.New(b)
 	ctx := context.Background()
@@ -37,7 +38,13 @@ func BenchmarkPages(b *testing.B) {
 			now()::timestamp, 'Waiting', 0
 		FROM (SELECT gen_random_uuid() AS g FROM generate_series(1, 10000)) AS s`)
 	require.NoError(b, err)
-	_, err = db.Pool.Exec(ctx, "VACUUM ANALYZE good_jobs")
+	_, err = db.Pool.Exec(ctx, `INSERT INTO good_job_executions (active_job_id, created_at,
+		updated_at, job_class, queue_name, scheduled_at, finished_at, error, duration)
+		SELECT id, performed_at, finished_at, job_class, queue_name, scheduled_at, finished_at,
+			error, make_interval(secs => (hashtext(id::text) & 4095) / 1000.0)
+		FROM good_jobs WHERE finished_at IS NOT NULL`)
+	require.NoError(b, err)
+	_, err = db.Pool.Exec(ctx, "VACUUM ANALYZE good_jobs, good_job_executions")
 	require.NoError(b, err)
 	var id string
 	require.NoError(b, db.Pool.QueryRow(ctx,
@@ -50,7 +57,8 @@ func BenchmarkPages(b *testing.B) {
 	h := dashboard.New(client, dashboard.Config{AuthorizeFunc: allowAll,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	for _, page := range []string{"/", "/jobs", "/jobs?state=discarded", "/jobs?queue=q3",
-		"/jobs?q=boom", "/jobs/" + id, "/queues", "/processes", "/cron"} {
+		"/jobs?q=boom", "/jobs/" + id, "/queues", "/processes", "/cron",
+		"/performance?window=1h", "/performance", "/performance?window=7d", "/cleaner"} {
 		b.Run(page, func(b *testing.B) {
 			for b.Loop() {
 				rec := httptest.NewRecorder()

@@ -14,6 +14,9 @@
 // Every request passes AuthorizeFunc first; without one, every request is
 // refused. Actions are POST requests protected against cross-site request
 // forgery; ReadOnly hides and refuses them.
+//
+// Two report pages only read: Performance sums up recent attempts by kind
+// and by queue, and Cleaner counts discarded jobs by error class and kind.
 package dashboard
 
 import (
@@ -102,6 +105,8 @@ func (h *handler) routes() {
 	m.HandleFunc("GET /cron", h.cron)
 	m.HandleFunc("GET /processes", h.processes)
 	m.HandleFunc("GET /queues", h.queues)
+	m.HandleFunc("GET /performance", h.performance)
+	m.HandleFunc("GET /cleaner", h.cleaner)
 	m.Handle("GET /api/jobs/{id}", h.progress())
 	m.Handle("GET /api/jobs/{id}/events", h.progress())
 	m.HandleFunc("POST /jobs/{id}/{action}", h.action(h.jobAction))
@@ -135,6 +140,7 @@ func parsePages() map[string]*template.Template {
 	pages := make(map[string]*template.Template)
 	for _, name := range []string{
 		"overview", "jobs", "job", "batches", "batch", "cron", "processes", "queues",
+		"performance", "cleaner",
 	} {
 		t := template.New("layout.html").Funcs(funcs)
 		pages[name] = template.Must(t.ParseFS(templateFS, "templates/layout.html",

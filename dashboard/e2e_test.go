@@ -169,4 +169,24 @@ func TestBrowser(t *testing.T) {
 	entries, err := f.client.CronEntries(bg)
 	require.NoError(t, err)
 	require.False(t, entries[0].Enabled)
+
+	// The reports show payloads in kinds and errors as text.
+	f.insertExecution(xss, "mailers", 2*24*time.Hour, 1500*time.Millisecond, "")
+	f.insertDiscarded("MailJob", xss+": boom", time.Hour/2)
+	do(chromedp.Navigate(f.url("/performance")), chromedp.WaitVisible(css(`table.performance`)))
+	require.Contains(t, text(`table.performance tbody`), "No finished attempts", "24h")
+	do(chromedp.Click(css(`nav.windows a[href$="window=7d"]`)),
+		chromedp.WaitVisible(css(`nav.windows a.active[href$="window=7d"]`)))
+	require.Contains(t, text(`table.performance tbody`), "<script>")
+	require.False(t, xssRan())
+	screenshot(t, ctx, "performance")
+
+	do(chromedp.Navigate(f.url("/cleaner")), chromedp.WaitVisible(css(`table.cleaner`)))
+	require.Contains(t, text(`table.cleaner tbody`), "<script>")
+	require.False(t, xssRan())
+	screenshot(t, ctx, "cleaner")
+	do(chromedp.Click(css(`table.cleaner tbody a`)),
+		chromedp.WaitVisible(css(`input[name=q]`)))
+	require.Contains(t, text(`table.jobs tbody`), "<script>", "the job of the class")
+	require.False(t, xssRan())
 }

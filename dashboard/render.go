@@ -36,6 +36,9 @@ func (h *handler) render(w http.ResponseWriter, r *http.Request, name, title str
 	if h.cfg.RefreshInterval > 0 {
 		p.Refresh = int(h.cfg.RefreshInterval.Seconds())
 	}
+	if p.Refresh > 0 && name == "performance" {
+		p.Refresh = max(p.Refresh, int(performanceRefresh.Seconds()))
+	}
 	tmpl := "layout.html"
 	if r.Header.Get("X-Partial") != "" {
 		tmpl = "content"

@@ -57,7 +57,7 @@ func BenchmarkPages(b *testing.B) {
 	h := dashboard.New(client, dashboard.Config{AuthorizeFunc: allowAll,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	for _, page := range []string{"/", "/jobs", "/jobs?state=discarded", "/jobs?queue=q3",
-		"/jobs?q=boom", "/jobs/" + id, "/queues", "/processes", "/cron",
+		"/jobs?q=boom", "/jobs/" + id, "/queues", "/processes", "/cron", "/batches",
 		"/performance?window=1h", "/performance", "/performance?window=7d", "/cleaner"} {
 		b.Run(page, func(b *testing.B) {
 			for b.Loop() {

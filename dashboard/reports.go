@@ -20,6 +20,11 @@ var performanceWindows = []struct {
 // performanceWindowDefault names the window shown without a parameter.
 const performanceWindowDefault = "24h"
 
+// performanceRows caps the attempts one page view reads, newest first, so
+// that a busy week renders in about a tenth of a second: the percentiles
+// sort every row read.
+const performanceRows = 100_000
+
 // performanceRefresh is the shortest live refresh of the performance page:
 // its figures cover hours, and each refresh can read a million executions.
 const performanceRefresh = time.Minute
@@ -60,7 +65,7 @@ func (h *handler) performance(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep, err := h.client.Performance(r.Context(),
-		goodjob.PerformanceParams{Since: time.Now().Add(-window)})
+		goodjob.PerformanceParams{Since: time.Now().Add(-window), Limit: performanceRows})
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -71,7 +71,7 @@ func (t *table) write(w io.Writer, o options) error {
 		return err
 	}
 	_, err := fmt.Fprintf(w, "\nRiver: FetchCooldown %s, FetchPollInterval %s. goodjob: default "+
-		"Config but MaxThreads.\nDrains: best of %d rounds. Latency ratios are River's over "+
+		"Config but MaxThreads.\nDrains and inserts: best of %d rounds. Latency ratios are River's over "+
 		"goodjob's, so above 1 means goodjob is faster.\n", o.riverFetch.Cooldown,
 		o.riverFetch.Poll, o.rounds)
 	return err

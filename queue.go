@@ -234,12 +234,17 @@ func (c *Client) copyMany(ctx context.Context, db jobsql.DBTX,
 	ps []jobsql.InsertParams) (quiet bool, err error) {
 	switch db := db.(type) {
 	case pgx.Tx:
-		if err := jobsql.CopyMany(ctx, db, ps); err != nil {
+		if err := jobsql.CopyMany(ctx, db.Conn().PgConn(), ps); err != nil {
 			return false, err
 		}
 		return false, jobsql.NotifyAll(ctx, db, manyPayloads(ps))
 	case *pgxpool.Pool:
-		return true, jobsql.CopyMany(ctx, db, ps)
+		conn, err := db.Acquire(ctx)
+		if err != nil {
+			return false, fmt.Errorf("goodjob: copy jobs: acquire a connection: %w", err)
+		}
+		defer conn.Release()
+		return true, jobsql.CopyMany(ctx, conn.Conn().PgConn(), ps)
 	default:
 		return false, jobsql.InsertMany(ctx, db, ps)
 	}
@@ -334,10 +339,7 @@ func (c *Client) prepareAt(args Args, opts []EnqueueOption,
 	}
 	e := newEnvelope(id, kind, ec.queue, ec.priority, raw, now, scheduled)
 	e.TraceContext = ec.traceContext
-	env, err := json.Marshal(e)
-	if err != nil {
-		return p, nil, fmt.Errorf("%w: %s: encode envelope: %v", ErrInvalidArgs, kind, err)
-	}
+	env := e.appendJSON(make([]byte, 0, envelopeSize+len(raw)))
 	p = jobsql.InsertParams{
 		ID: id, Kind: kind, Queue: ec.queue, Priority: int32(ec.priority),
 		SerializedParams: env, ScheduledAt: scheduled, CreatedAt: now, Labels: ec.labels,

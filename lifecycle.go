@@ -241,6 +241,10 @@ func (c *Client) heartbeat(ctx context.Context) {
 	}
 }
 
+// processScheduler is state->>'scheduler' in the process rows this library
+// writes. The recovery sweep gives only such rows the short ProcessLease.
+const processScheduler = "goodjob-go"
+
 // processState is the good_job_processes.state document.
 func (c *Client) processState() []byte {
 	host, _ := os.Hostname()
@@ -255,7 +259,7 @@ func (c *Client) processState() []byte {
 		"queues":     c.cfg.Queues,
 		"threads":    threads,
 		"lang":       "go",
-		"scheduler":  "goodjob-go",
+		"scheduler":  processScheduler,
 		"started_at": c.now().UTC().Format(time.RFC3339Nano),
 	})
 	return b

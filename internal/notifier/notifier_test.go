@@ -103,12 +103,15 @@ func TestListener_PingsQuietConnection(t *testing.T) {
 	cfg, err := pgx.ParseConfig(db.URL)
 	require.NoError(t, err)
 	proxy := startStallProxy(t, cfg)
+	// NOTIFY reaches the whole database: a channel of its own keeps the
+	// other tests' wake-ups out.
+	const channel = "good_job_ping_test"
 
 	notes := make(chan notifier.Notification, 10)
 	reconnected := make(chan struct{}, 10)
 	l := notifier.New(notifier.Config{
 		ConnConfig:   cfg,
-		Channel:      "good_job",
+		Channel:      channel,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Notify:       func(n notifier.Notification, _ bool) { notes <- n },
 		Reconnected:  func() { reconnected <- struct{}{} },
@@ -131,7 +134,7 @@ func TestListener_PingsQuietConnection(t *testing.T) {
 		t.Fatal("listener never listened")
 	}
 	send := func(queue string) {
-		_, err := db.Pool.Exec(ctx, "SELECT pg_notify('good_job', $1)",
+		_, err := db.Pool.Exec(ctx, "SELECT pg_notify($1, $2)", channel,
 			notifier.Payload(queue, time.Now(), 1))
 		require.NoError(t, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Defaults for the zero values of Config.
@@ -95,6 +97,21 @@ type Config struct {
 	// Logger receives the library's logs. Default: warnings and errors to
 	// standard error.
 	Logger *slog.Logger
+
+	// ListenConnString, when set, is the connection string (URL or
+	// key=value DSN) of the LISTEN connection, which otherwise uses the
+	// pool's settings. Behind PgBouncer in transaction mode LISTEN does not
+	// work, so point this at Postgres itself. New rejects a string pgx
+	// cannot parse. Default "": the pool's connection settings.
+	ListenConnString string
+
+	// DisableListen opens no LISTEN connection. Pools then find jobs from
+	// other processes by polling every PollInterval (set it short, GoodJob
+	// suggests 5s), while jobs this Client enqueues still wake its own
+	// pools at once and NOTIFYs are still sent for processes that listen.
+	// /status/connected then reports whether the pool answers a ping.
+	// Default false.
+	DisableListen bool
 }
 
 // withDefaults returns cfg with every zero field set to its default.
@@ -152,6 +169,14 @@ func (cfg Config) validate() error {
 	}
 	if err := cfg.Retry.validate(); err != nil {
 		return fmt.Errorf("goodjob: Config.Retry: %w", err)
+	}
+	if cfg.ListenConnString != "" {
+		if cfg.DisableListen {
+			return errors.New("goodjob: Config.ListenConnString is set but DisableListen is true")
+		}
+		if _, err := pgx.ParseConfig(cfg.ListenConnString); err != nil {
+			return fmt.Errorf("goodjob: Config.ListenConnString: %w", err)
+		}
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/goodjob-go/goodjob/internal/jobsql"
 	"github.com/goodjob-go/goodjob/internal/notifier"
@@ -64,6 +65,13 @@ func (c *Client) Start(ctx context.Context) error {
 	if c.run != nil {
 		return ErrStarted
 	}
+	var listenConfig *pgx.ConnConfig // nil: no LISTEN connection
+	if !c.cfg.DisableListen {
+		var err error
+		if listenConfig, err = c.listenConnConfig(); err != nil {
+			return fmt.Errorf("goodjob: start: %w", err)
+		}
+	}
 	if err := jobsql.RegisterProcess(ctx, c.db, c.processID, c.now().UTC(),
 		c.processState()); err != nil {
 		return fmt.Errorf("goodjob: start: %w", err)
@@ -84,16 +92,18 @@ func (c *Client) Start(ctx context.Context) error {
 	c.run = rs
 	c.refreshPauses(ctx, rs)
 
-	rs.listener = notifier.New(notifier.Config{
-		ConnConfig: c.db.Config().ConnConfig.Copy(),
-		Channel:    jobsql.Channel,
-		Logger:     c.logger.With(slog.String("component", "listener")),
-		Notify: func(n notifier.Notification, ok bool) {
-			c.wakePools(rs, n.Queue, n.ScheduledAt, !ok)
-		},
-		Reconnected: func() { c.wakePools(rs, "", time.Time{}, true) },
-	})
-	c.spawn(rs, func() { rs.listener.Run(rs.loopCtx) })
+	if listenConfig != nil {
+		rs.listener = notifier.New(notifier.Config{
+			ConnConfig: listenConfig,
+			Channel:    jobsql.Channel,
+			Logger:     c.logger.With(slog.String("component", "listener")),
+			Notify: func(n notifier.Notification, ok bool) {
+				c.wakePools(rs, n.Queue, n.ScheduledAt, !ok)
+			},
+			Reconnected: func() { c.wakePools(rs, "", time.Time{}, true) },
+		})
+		c.spawn(rs, func() { rs.listener.Run(rs.loopCtx) })
+	}
 	go rs.completer.run()
 	if len(rs.kinds) > 0 {
 		for _, spec := range c.specs {
@@ -110,15 +120,30 @@ func (c *Client) Start(ctx context.Context) error {
 		c.spawn(rs, func() { c.autoCleanup(rs.loopCtx, rs.cleanup) })
 	}
 
-	select {
-	case <-rs.listener.Ready():
-	case <-ctx.Done():
-	case <-time.After(listenReadyTimeout):
-		c.logger.Warn("listener not ready, relying on polling until it connects")
+	if rs.listener != nil {
+		select {
+		case <-rs.listener.Ready():
+		case <-ctx.Done():
+		case <-time.After(listenReadyTimeout):
+			c.logger.Warn("listener not ready, relying on polling until it connects")
+		}
 	}
 	c.logger.Info("started", slog.String("process_id", c.processID.String()),
 		slog.String("queues", c.cfg.Queues), slog.Any("kinds", rs.kinds))
 	return nil
+}
+
+// listenConnConfig is the LISTEN connection's configuration: the pool's,
+// or Config.ListenConnString's when set (New has validated it).
+func (c *Client) listenConnConfig() (*pgx.ConnConfig, error) {
+	if c.cfg.ListenConnString == "" {
+		return c.db.Config().ConnConfig.Copy(), nil
+	}
+	cc, err := pgx.ParseConfig(c.cfg.ListenConnString)
+	if err != nil {
+		return nil, fmt.Errorf("parse Config.ListenConnString: %w", err)
+	}
+	return cc, nil
 }
 
 func (c *Client) spawn(rs *runState, f func()) {
@@ -241,6 +266,10 @@ func (c *Client) heartbeat(ctx context.Context) {
 	}
 }
 
+// processScheduler is state->>'scheduler' in the process rows this library
+// writes. The recovery sweep gives only such rows the short ProcessLease.
+const processScheduler = "goodjob-go"
+
 // processState is the good_job_processes.state document.
 func (c *Client) processState() []byte {
 	host, _ := os.Hostname()
@@ -255,7 +284,7 @@ func (c *Client) processState() []byte {
 		"queues":     c.cfg.Queues,
 		"threads":    threads,
 		"lang":       "go",
-		"scheduler":  "goodjob-go",
+		"scheduler":  processScheduler,
 		"started_at": c.now().UTC().Format(time.RFC3339Nano),
 	})
 	return b

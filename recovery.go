@@ -18,8 +18,14 @@ import (
 // left is given up with this error instead of running again.
 var ErrInterrupted = errors.New("goodjob: job interrupted: its process stopped heartbeating")
 
-// sweep releases, every HeartbeatInterval until ctx ends, the jobs of
-// processes whose heartbeat is older than Config.ProcessLease. Every
+// foreignProcessExpiry is how long GoodJob lets its process rows go without
+// an update before it treats them as expired (Process::EXPIRED_INTERVAL).
+// Rows not written by this library get this long instead of ProcessLease.
+const foreignProcessExpiry = 5 * time.Minute
+
+// sweep releases, every HeartbeatInterval until ctx ends, the jobs of dead
+// processes: ours whose heartbeat is older than Config.ProcessLease, and
+// others (GoodJob's) by GoodJob's own rules (see jobsql.Recover). Every
 // started Client sweeps, so recovery needs no leader; concurrent sweeps
 // release each job once (see jobsql.Recover).
 func (c *Client) sweep(ctx context.Context) {
@@ -41,6 +47,7 @@ func (c *Client) recoverOnce(ctx context.Context, logger *slog.Logger) {
 	now := c.now().UTC()
 	r, err := jobsql.Recover(ctx, c.db, jobsql.RecoverParams{
 		Self: c.processID, Now: now, StaleBefore: now.Add(-c.cfg.ProcessLease),
+		ForeignStaleBefore: now.Add(-foreignProcessExpiry), Scheduler: processScheduler,
 		Error: formatError(ErrInterrupted),
 	})
 	switch {

@@ -24,6 +24,10 @@ var ErrInvalidFlags = errors.New("goodjob: invalid worker flags")
 // probeShutdownTimeout bounds closing the probe server after Stop.
 const probeShutdownTimeout = 5 * time.Second
 
+// probePingTimeout bounds the pool ping behind /status/connected when the
+// Client opens no LISTEN connection.
+const probePingTimeout = 2 * time.Second
+
 // workerFlags are GoodJob's start options; nil fields were not given.
 type workerFlags struct {
 	queues          *string
@@ -31,6 +35,7 @@ type workerFlags struct {
 	pollInterval    *time.Duration
 	shutdownTimeout *time.Duration
 	probePort       *int
+	listenURL       *string
 }
 
 // RunWorker runs c as a dedicated worker process, GoodJob's external mode:
@@ -58,7 +63,9 @@ type workerFlags struct {
 // The probe answers GET /status (200 while the process is up),
 // /status/started (200 while the pools run, 503 before start and once
 // shutdown begins) and /status/connected (200 while started and the LISTEN
-// connection is up, else 503), as GoodJob's probe does.
+// connection is up, else 503), as GoodJob's probe does. With
+// Config.DisableListen, /status/connected instead checks that the pool
+// answers a ping.
 //
 // RunWorker returns nil after a graceful stop, flag.ErrHelp after printing
 // the usage for --help, an error wrapping ErrInvalidFlags for a bad flag or
@@ -97,6 +104,8 @@ func defineWorkerFlags(fs *envflag.Set, cfg Config) workerFlags {
 			cfg.ShutdownTimeout, "how long running jobs may finish at shutdown; -1 waits forever"),
 		probePort: fs.Int("probe-port", "GOOD_JOB_PROBE_PORT", 0,
 			"port of the HTTP health probe (/status, /status/started, /status/connected); 0: none"),
+		listenURL: fs.String("listen-url", "GOOD_JOB_LISTEN_URL", cfg.ListenConnString,
+			"connection string of the LISTEN connection, e.g. Postgres itself behind PgBouncer"),
 	}
 }
 
@@ -110,6 +119,7 @@ func (c *Client) reconfigure(wf workerFlags) error {
 	cfg := c.cfg
 	cfg.Queues, cfg.MaxThreads = *wf.queues, *wf.maxThreads
 	cfg.PollInterval, cfg.ShutdownTimeout = *wf.pollInterval, *wf.shutdownTimeout
+	cfg.ListenConnString = *wf.listenURL
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalidFlags, err)
@@ -192,25 +202,32 @@ func (c *Client) probeHandler() http.Handler {
 	}
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) { ok(w, true) })
 	mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) { ok(w, true) })
-	mux.HandleFunc("GET /status/started", func(w http.ResponseWriter, _ *http.Request) {
-		started, _ := c.health()
+	mux.HandleFunc("GET /status/started", func(w http.ResponseWriter, r *http.Request) {
+		started, _ := c.health(r.Context())
 		ok(w, started)
 	})
-	mux.HandleFunc("GET /status/connected", func(w http.ResponseWriter, _ *http.Request) {
-		started, connected := c.health()
+	mux.HandleFunc("GET /status/connected", func(w http.ResponseWriter, r *http.Request) {
+		started, connected := c.health(r.Context())
 		ok(w, started && connected)
 	})
 	return mux
 }
 
 // health reports whether the pools run (started and not stopping) and
-// whether the listener holds a LISTEN connection.
-func (c *Client) health() (started, connected bool) {
+// whether the listener holds a LISTEN connection. Without a listener
+// (Config.DisableListen) the pools' only link to the database is the pool,
+// so connected is whether it answers a ping within probePingTimeout.
+func (c *Client) health(ctx context.Context) (started, connected bool) {
 	c.mu.RLock()
 	rs := c.run
 	c.mu.RUnlock()
 	if rs == nil || rs.loopCtx.Err() != nil {
 		return false, false
 	}
-	return true, rs.listener.BackendPID() != 0
+	if rs.listener != nil {
+		return true, rs.listener.BackendPID() != 0
+	}
+	ctx, cancel := context.WithTimeout(ctx, probePingTimeout)
+	defer cancel()
+	return true, c.db.Ping(ctx) == nil
 }

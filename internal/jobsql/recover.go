@@ -14,26 +14,47 @@ type RecoverParams struct {
 	Self uuid.UUID
 	// Now is the time written to the released rows.
 	Now time.Time
-	// StaleBefore is Now minus the lease: a process whose heartbeat is
-	// older is gone, and so is the owner of a job locked before it whose
-	// locked_by_id names no process row at all.
+	// StaleBefore is Now minus the lease: a process of this library (its
+	// state names Scheduler) whose heartbeat is older is gone, and so is the
+	// owner of a job locked before it whose locked_by_id names no process
+	// row at all.
 	StaleBefore time.Time
+	// ForeignStaleBefore is Now minus GoodJob's expiry (5 minutes): a row
+	// some other library wrote, such as GoodJob itself, is gone once its
+	// updated_at is older than this, unless it is an advisory-heartbeat row
+	// (lock_type 0) whose session advisory lock is still held.
+	ForeignStaleBefore time.Time
+	// Scheduler is the state->>'scheduler' value this library writes; rows
+	// without it follow GoodJob's liveness rules.
+	Scheduler string
 	// Error is the text stored on each released job and its execution.
 	Error string
 }
 
 // RecoverResult counts what a sweep did.
 type RecoverResult struct {
-	Processes int // stale process rows deleted
+	Processes int // dead process rows deleted
 	Jobs      int // jobs released
 }
 
-// recoverSQL deletes stale process rows and releases their jobs in one
+// recoverSQL deletes dead process rows and releases their jobs in one
 // statement, recording an interrupted execution for each, counting the run
 // as an attempt in serialized_params.executions, and waking the workers of
 // each queue that got jobs back (delivered on commit). Every sub-statement
 // sees the snapshot taken before the DELETE, so the orphan test (no process
 // row) cannot see the deletions and the dead CTE is named explicitly.
+//
+// Liveness depends on who wrote the row. Our rows heartbeat every few
+// seconds, so they get the short lease ($2). GoodJob refreshes its row only
+// when it is over 30 s old and on some triggers, so its rows are judged as
+// GoodJob judges them: dead once updated_at is older than 5 minutes ($5),
+// except that a row with lock_type 0 is alive for as long as a session holds
+// its advisory lock, the bigint GoodJob makes from the first 16 hex digits
+// of md5('good_job_processes-' || id). pg_locks shows a bigint key as its
+// high half in classid and its low half in objid, with objsubid 1; advisory
+// locks belong to one database, hence the database filter. A lock_type 0
+// row that lost its lock (its Notifier is reconnecting) also gets the 5
+// minutes, which is more patient than GoodJob's own cleanup.
 //
 // Concurrent sweeps are safe: the DELETE and FOR UPDATE wait on each other's
 // row locks and re-check their conditions, so a job is released once. A
@@ -41,8 +62,16 @@ type RecoverResult struct {
 // first wins, and the other finds locked_by_id changed.
 const recoverSQL = `
 WITH dead AS (
-	DELETE FROM good_job_processes WHERE updated_at < $2 AND id <> $1
-	RETURNING id
+	DELETE FROM good_job_processes p WHERE p.id <> $1 AND CASE
+		WHEN p.state->>'scheduler' = $6 THEN p.updated_at < $2
+		ELSE p.updated_at < $5 AND NOT (coalesce(p.lock_type = 0, false) AND EXISTS (
+			SELECT 1 FROM pg_locks l
+			WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+				AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+				AND ((l.classid::bigint << 32) | l.objid::bigint) =
+					('x' || left(md5('good_job_processes-' || p.id::text), 16))::bit(64)::bigint))
+		END
+	RETURNING p.id
 ), old AS (
 	SELECT g.id, g.locked_by_id, g.performed_at FROM good_jobs g
 	WHERE g.finished_at IS NULL AND g.locked_by_id IS NOT NULL AND g.locked_by_id <> $1
@@ -77,13 +106,13 @@ WITH dead AS (
 SELECT (SELECT count(*) FROM dead), (SELECT count(*) FROM recorded),
 	(SELECT count(*) FROM woken)`
 
-// Recover releases the jobs of processes that stopped heartbeating and
-// deletes their rows.
+// Recover releases the jobs of processes that count as dead under
+// recoverSQL's rules and deletes their rows.
 func Recover(ctx context.Context, db DBTX, p RecoverParams) (RecoverResult, error) {
 	var r RecoverResult
 	var queues int
-	err := db.QueryRow(ctx, recoverSQL, p.Self, p.StaleBefore, p.Now, p.Error).
-		Scan(&r.Processes, &r.Jobs, &queues)
+	err := db.QueryRow(ctx, recoverSQL, p.Self, p.StaleBefore, p.Now, p.Error,
+		p.ForeignStaleBefore, p.Scheduler).Scan(&r.Processes, &r.Jobs, &queues)
 	if err != nil {
 		return RecoverResult{}, fmt.Errorf("recover jobs of dead processes: %w", err)
 	}

@@ -92,3 +92,71 @@ func receive(t *testing.T, ch <-chan notifier.Notification) notifier.Notificatio
 		panic("unreachable")
 	}
 }
+
+// TestListener_PingsQuietConnection: a connection that goes silently dead
+// (no FIN, no RST: a half-open TCP connection) is found by the keepalive
+// ping and replaced, and a quiet but healthy one is pinged and kept.
+func TestListener_PingsQuietConnection(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := testdb.New(t)
+	cfg, err := pgx.ParseConfig(db.URL)
+	require.NoError(t, err)
+	proxy := startStallProxy(t, cfg)
+	// NOTIFY reaches the whole database: a channel of its own keeps the
+	// other tests' wake-ups out.
+	const channel = "good_job_ping_test"
+
+	notes := make(chan notifier.Notification, 10)
+	reconnected := make(chan struct{}, 10)
+	l := notifier.New(notifier.Config{
+		ConnConfig:   cfg,
+		Channel:      channel,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Notify:       func(n notifier.Notification, _ bool) { notes <- n },
+		Reconnected:  func() { reconnected <- struct{}{} },
+		PingInterval: 50 * time.Millisecond,
+		PingTimeout:  200 * time.Millisecond,
+	})
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.Run(runCtx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case <-l.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("listener never listened")
+	}
+	send := func(queue string) {
+		_, err := db.Pool.Exec(ctx, "SELECT pg_notify($1, $2)", channel,
+			notifier.Payload(queue, time.Now(), 1))
+		require.NoError(t, err)
+	}
+
+	pid := l.BackendPID()
+	require.Eventually(t, func() bool {
+		var query string
+		err := db.Pool.QueryRow(ctx, "SELECT query FROM pg_stat_activity WHERE pid = $1",
+			int32(pid)).Scan(&query)
+		return err == nil && query == "-- ping"
+	}, 10*time.Second, 10*time.Millisecond, "the quiet connection is pinged")
+	send("quiet")
+	require.Equal(t, "quiet", receive(t, notes).Queue)
+	require.Equal(t, pid, l.BackendPID(), "a connection that answers its ping is kept")
+
+	proxy.Stall()
+	select {
+	case <-reconnected:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no reconnect after the connection went silently dead")
+	}
+	require.NotEqual(t, pid, l.BackendPID())
+	send("after")
+	require.Equal(t, "after", receive(t, notes).Queue)
+}

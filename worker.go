@@ -33,6 +33,7 @@ type workerConfig struct {
 	// rules are RetryOn and DiscardOn declarations, in order; see retry_rules.go.
 	rules       []errorRule
 	onExhausted []JobErrorFunc
+	onDiscarded []JobErrorFunc
 	// uniqueBy derives the unique key of the kind's jobs; uniqueType is the
 	// args type it takes. See unique.go.
 	uniqueBy    func(Args) (string, error)

@@ -33,6 +33,9 @@ type runState struct {
 	loopCancel context.CancelFunc
 	workCtx    context.Context // the jobs' contexts; cancelled past Stop's deadline
 	workCancel context.CancelFunc
+	// stopping is closed when Stop begins; jobs read it through Stopping.
+	stopping     chan struct{}
+	stopStarting sync.Once
 	loops      sync.WaitGroup
 	jobs       sync.WaitGroup
 
@@ -72,7 +75,8 @@ func (c *Client) Start(ctx context.Context) error {
 		cleanup: newCleanupTrigger(c.cfg.CleanupIntervalJobs)}
 	base := context.WithoutCancel(ctx)
 	rs.loopCtx, rs.loopCancel = context.WithCancel(base)
-	rs.workCtx, rs.workCancel = context.WithCancel(base)
+	rs.stopping = make(chan struct{})
+	rs.workCtx, rs.workCancel = context.WithCancel(withStopping(base, rs.stopping))
 	for kind, h := range c.handlers {
 		rs.kinds = append(rs.kinds, kind)
 		if cc := h.cfg.concurrency; cc != nil && cc.performLimited() {
@@ -140,9 +144,10 @@ func (c *Client) Flush(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Stop stops claiming, waits for running jobs until ctx ends (or, when ctx
-// has no deadline, for Config.ShutdownTimeout), then cancels the jobs still
-// running and releases their rows so another process takes them at once.
+// Stop stops claiming, tells running jobs through [Stopping], waits for
+// them until ctx ends (or, when ctx has no deadline, for
+// Config.ShutdownTimeout), then cancels the jobs still running and
+// releases their rows so another process takes them at once.
 // It returns an error wrapping context.DeadlineExceeded when jobs had to be
 // released.
 func (c *Client) Stop(ctx context.Context) error {
@@ -157,6 +162,7 @@ func (c *Client) Stop(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.ShutdownTimeout)
 		defer cancel()
 	}
+	rs.stopStarting.Do(func() { close(rs.stopping) })
 	rs.loopCancel()
 	c.wakes.flush(ctx)
 	released, err := c.drain(ctx, rs)

@@ -33,11 +33,12 @@ type runState struct {
 	loopCancel context.CancelFunc
 	workCtx    context.Context // the jobs' contexts; cancelled past Stop's deadline
 	workCancel context.CancelFunc
+	loops      sync.WaitGroup
+	jobs       sync.WaitGroup
+
 	// stopping is closed when Stop begins; jobs read it through Stopping.
 	stopping     chan struct{}
 	stopStarting sync.Once
-	loops      sync.WaitGroup
-	jobs       sync.WaitGroup
 
 	mu      sync.Mutex
 	running map[uuid.UUID]struct{} // claimed jobs whose outcome is not queued

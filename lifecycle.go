@@ -145,12 +145,13 @@ func (c *Client) Flush(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// Stop stops claiming, tells running jobs through [Stopping], waits for
-// them until ctx ends (or, when ctx has no deadline, for
-// Config.ShutdownTimeout), then cancels the jobs still running and
-// releases their rows so another process takes them at once.
+// Stop stops claiming, waits for running jobs until ctx ends (or, when ctx
+// has no deadline, for Config.ShutdownTimeout), then cancels the jobs still
+// running and releases their rows so another process takes them at once.
 // It returns an error wrapping context.DeadlineExceeded when jobs had to be
 // released.
+//
+// Running jobs learn that Stop has begun through [Stopping].
 func (c *Client) Stop(ctx context.Context) error {
 	c.mu.Lock()
 	rs := c.run

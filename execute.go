@@ -63,7 +63,24 @@ func newJobInfo(j *jobsql.ClaimedJob, attempt int) *JobInfo {
 	if j.Priority != nil {
 		info.Priority = int(*j.Priority)
 	}
+	info.CronKey, info.CronAt = cronOf(j)
 	return info
+}
+
+// cronOf returns the job's cron key and tick, "" and zero when cron did
+// not enqueue it.
+func cronOf(j *jobsql.ClaimedJob) (string, time.Time) {
+	var (
+		key string
+		at  time.Time
+	)
+	if j.CronKey != nil {
+		key = *j.CronKey
+	}
+	if j.CronAt != nil {
+		at = j.CronAt.UTC()
+	}
+	return key, at
 }
 
 // invoke calls the worker inside the middleware chain and turns a panic

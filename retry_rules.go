@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 )
 
 // ErrorMatch reports whether a rule applies to an error a job returned.
@@ -154,9 +153,11 @@ func (h *handler) basePolicy(def RetryPolicy) RetryPolicy {
 // interrupted runs.
 func (h *handler) maxAttempts(def RetryPolicy, clientRules []errorRule) int {
 	n := h.basePolicy(def).Attempts
-	for _, r := range slices.Concat(h.cfg.rules, clientRules) {
-		if !r.discard {
-			n = max(n, r.policy.Attempts)
+	for _, rules := range [2][]errorRule{h.cfg.rules, clientRules} {
+		for _, r := range rules {
+			if !r.discard {
+				n = max(n, r.policy.Attempts)
+			}
 		}
 	}
 	return n

@@ -13,10 +13,11 @@ func withStopping(ctx context.Context, stopping <-chan struct{}) context.Context
 // Stopping returns a channel that is closed as soon as [Client.Stop] begins
 // on the Client running the job whose Work received ctx, as GoodJob's
 // current_thread_shutting_down?. A long job can check it between steps and
-// hand the rest of its work to another process: return Snooze(0) to run
+// hand the rest of its work to another process: return Snooze(0) to be due
 // again at once without counting a failure (the next run must find where
 // this one stopped, from the job's own data), or an error to be retried
-// under the kind's policy.
+// under the kind's policy. Other running processes find a snoozed job at
+// their next poll, as no NOTIFY is sent for it.
 //
 // The channel closes at the start of Stop; the job's context is cancelled
 // only when Stop stops waiting, at its ctx's deadline or after

@@ -86,6 +86,14 @@ type Config struct {
 	// Default: 5 attempts with Polynomial waits.
 	Retry RetryPolicy
 
+	// ErrorRules are [RetryOn], [DiscardOn], [OnExhausted] and
+	// [OnDiscarded] options that apply to every kind, as retry_on and
+	// discard_on in GoodJob's ApplicationJob. A kind's own rules are tried
+	// first, then these in order; the first that matches decides, and a
+	// kind's Retry applies only to errors no rule matches. The hooks run
+	// after the kind's own. New rejects any other option here.
+	ErrorRules []WorkerOption
+
 	// Middleware wraps every Work call of this Client, outermost first.
 	Middleware []Middleware
 

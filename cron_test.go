@@ -406,3 +406,58 @@ func TestClient_SetCronEnabledTx(t *testing.T) {
 	require.False(t, cronInfo(t, c, "k").Enabled, "committed")
 	require.ErrorIs(t, c.SetCronEnabledTx(ctx, nil, "k", true), goodjob.ErrInvalidArgs)
 }
+
+func TestCron_JobSeesKeyAndTick(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	ctx := t.Context()
+	at := func(m, s int) time.Time { return time.Date(2025, 1, 1, 10, m, s, 0, time.UTC) }
+	clk := goodjob.NewFakeClock(at(0, 30))
+	type seen struct {
+		job  *goodjob.Job[noopArgs]
+		info *goodjob.JobInfo
+	}
+	jobs := make(chan seen, 4)
+	infos := make(chan *goodjob.JobInfo, 4)
+	c := fakeClient(t, db.Pool, clk, goodjob.Config{
+		Cron: map[string]goodjob.CronEntry{"minutely": {Cron: "* * * * *", Args: noopArgs{N: 1}}},
+		Middleware: []goodjob.Middleware{
+			func(ctx context.Context, info *goodjob.JobInfo, next func(context.Context) error) error {
+				infos <- info
+				return next(ctx)
+			},
+		},
+	})
+	require.NoError(t, goodjob.Register(c, goodjob.WorkFunc[noopArgs](
+		func(_ context.Context, j *goodjob.Job[noopArgs]) error {
+			jobs <- seen{job: j, info: <-infos}
+			return nil
+		})))
+	start(t, c)
+	require.NoError(t, clk.WaitSleepers(1, settle))
+
+	advance(t, clk, at(1, 0), 1)
+	got := waitFor(t, jobs, settle, "the cron job")
+	require.Equal(t, "minutely", got.job.CronKey)
+	require.Equal(t, at(1, 0), got.job.CronAt)
+	require.Equal(t, "minutely", got.info.CronKey)
+	require.Equal(t, at(1, 0), got.info.CronAt)
+
+	_, err := c.Enqueue(ctx, noopArgs{N: 2})
+	require.NoError(t, err)
+	got = waitFor(t, jobs, settle, "the plain job")
+	require.Equal(t, 2, got.job.Args.N)
+	require.Empty(t, got.job.CronKey)
+	require.True(t, got.job.CronAt.IsZero(), "CronAt %s", got.job.CronAt)
+	require.Empty(t, got.info.CronKey)
+	require.True(t, got.info.CronAt.IsZero(), "CronAt %s", got.info.CronAt)
+
+	clk.Set(at(1, 30).Add(123456 * time.Microsecond))
+	row, err := c.EnqueueCronNow(ctx, "minutely")
+	require.NoError(t, err)
+	got = waitFor(t, jobs, settle, "the job of EnqueueCronNow")
+	require.Equal(t, row.ID, got.job.ID)
+	require.Equal(t, "minutely", got.job.CronKey)
+	require.Equal(t, *row.CronAt, got.job.CronAt)
+	require.Equal(t, at(1, 30).Add(123456*time.Microsecond), got.job.CronAt)
+}

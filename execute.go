@@ -31,7 +31,7 @@ func (c *Client) execute(workCtx context.Context, j *jobsql.ClaimedJob,
 		ID: j.ID, ScheduledAt: j.ScheduledAt, StartedAt: startedAt, Queue: j.Queue,
 		BatchID: j.BatchID, BatchCallbackID: j.BatchCallbackID,
 	}
-	if attempt > h.maxAttempts(c.cfg.Retry) {
+	if attempt > h.maxAttempts(c.cfg.Retry, c.rules.rules) {
 		// Interrupted runs (a crashed process) counted as attempts and used
 		// them all up: the job is given up without running again.
 		comp.EndedAt = c.now().UTC()
@@ -63,7 +63,24 @@ func newJobInfo(j *jobsql.ClaimedJob, attempt int) *JobInfo {
 	if j.Priority != nil {
 		info.Priority = int(*j.Priority)
 	}
+	info.CronKey, info.CronAt = cronOf(j)
 	return info
+}
+
+// cronOf returns the job's cron key and tick, "" and zero when cron did
+// not enqueue it.
+func cronOf(j *jobsql.ClaimedJob) (string, time.Time) {
+	var (
+		key string
+		at  time.Time
+	)
+	if j.CronKey != nil {
+		key = *j.CronKey
+	}
+	if j.CronAt != nil {
+		at = j.CronAt.UTC()
+	}
+	return key, at
 }
 
 // invoke calls the worker inside the middleware chain and turns a panic
@@ -110,15 +127,15 @@ func (c *Client) decide(ctx context.Context, comp *jobsql.Completion, h *handler
 		comp.NextAt = &next
 		return
 	case errors.As(err, &discard):
-		c.discard(ctx, comp, info, discard.err, nil)
+		c.discard(ctx, comp, h, info, discard.err, nil)
 		return
 	}
 	if errors.As(err, &panicE) {
 		comp.Backtrace = panicE.Stack
 	}
-	rule := h.cfg.rule(err)
+	rule := c.rule(h, err)
 	if rule != nil && rule.discard {
-		c.discard(ctx, comp, info, err, rule.onError)
+		c.discard(ctx, comp, h, info, err, rule.onError)
 		return
 	}
 	policy := h.basePolicy(c.cfg.Retry)
@@ -138,17 +155,22 @@ func (c *Client) decide(ctx context.Context, comp *jobsql.Completion, h *handler
 		slog.Time("retry_at", next), slog.Any(keyError, err))
 }
 
-// discard ends the job for good with error_event discarded.
-func (c *Client) discard(ctx context.Context, comp *jobsql.Completion, info *JobInfo,
-	err error, fns []JobErrorFunc) {
+// discard ends the job for good with error_event discarded, then calls
+// the matching rule's callbacks fns and the OnDiscarded hooks, the kind's
+// before the client-wide ones.
+func (c *Client) discard(ctx context.Context, comp *jobsql.Completion, h *handler,
+	info *JobInfo, err error, fns []JobErrorFunc) {
 	comp.Finished = true
 	setError(comp, jobsql.EventDiscarded, formatError(err))
 	c.logJobError(info, "job discarded", err)
 	c.callErrorFuncs(ctx, fns, info, err)
+	c.callErrorFuncs(ctx, h.cfg.onDiscarded, info, err)
+	c.callErrorFuncs(ctx, c.rules.onDiscarded, info, err)
 }
 
 // exhausted gives the job up after its last attempt, with error_event
-// retry_stopped, and calls the kind's OnExhausted callbacks.
+// retry_stopped, and calls the OnExhausted then the OnDiscarded hooks,
+// each the kind's before the client-wide ones.
 func (c *Client) exhausted(ctx context.Context, comp *jobsql.Completion, h *handler,
 	info *JobInfo, err error) {
 	comp.Finished = true
@@ -156,6 +178,9 @@ func (c *Client) exhausted(ctx context.Context, comp *jobsql.Completion, h *hand
 	setError(comp, jobsql.EventRetryStopped, formatError(err))
 	c.logJobError(info, "job failed, no attempts left", err)
 	c.callErrorFuncs(ctx, h.cfg.onExhausted, info, err)
+	c.callErrorFuncs(ctx, c.rules.onExhausted, info, err)
+	c.callErrorFuncs(ctx, h.cfg.onDiscarded, info, err)
+	c.callErrorFuncs(ctx, c.rules.onDiscarded, info, err)
 }
 
 func setError(comp *jobsql.Completion, event int16, text string) {

@@ -28,6 +28,14 @@ type Job[T Args] struct {
 	// BatchID is the batch the job belongs to, uuid.Nil for none. From
 	// Work, BatchFromContext gives the batch to add jobs to.
 	BatchID uuid.UUID
+	// CronKey is the key of the Config.Cron entry that enqueued the job
+	// (good_jobs.cron_key), "" for a job not enqueued by cron.
+	CronKey string
+	// CronAt is the cron tick the job is for (good_jobs.cron_at), in UTC:
+	// the scheduled time of the tick, not when the job was inserted or
+	// runs, and the time [Client.EnqueueCronNow] was called for its jobs.
+	// Zero for a job not enqueued by cron.
+	CronAt time.Time
 }
 
 // JobRow is a job as stored, returned by Enqueue and the admin functions.

@@ -37,6 +37,10 @@ type runState struct {
 	loops      sync.WaitGroup
 	jobs       sync.WaitGroup
 
+	// stopping is closed when Stop begins; jobs read it through Stopping.
+	stopping     chan struct{}
+	stopStarting sync.Once
+
 	mu      sync.Mutex
 	running map[uuid.UUID]struct{} // claimed jobs whose outcome is not queued
 
@@ -80,7 +84,8 @@ func (c *Client) Start(ctx context.Context) error {
 		cleanup: newCleanupTrigger(c.cfg.CleanupIntervalJobs)}
 	base := context.WithoutCancel(ctx)
 	rs.loopCtx, rs.loopCancel = context.WithCancel(base)
-	rs.workCtx, rs.workCancel = context.WithCancel(base)
+	rs.stopping = make(chan struct{})
+	rs.workCtx, rs.workCancel = context.WithCancel(withStopping(base, rs.stopping))
 	for kind, h := range c.handlers {
 		rs.kinds = append(rs.kinds, kind)
 		if cc := h.cfg.concurrency; cc != nil && cc.performLimited() {
@@ -170,6 +175,8 @@ func (c *Client) Flush(ctx context.Context) error {
 // running and releases their rows so another process takes them at once.
 // It returns an error wrapping context.DeadlineExceeded when jobs had to be
 // released.
+//
+// Running jobs learn that Stop has begun through [Stopping].
 func (c *Client) Stop(ctx context.Context) error {
 	c.mu.Lock()
 	rs := c.run
@@ -182,6 +189,7 @@ func (c *Client) Stop(ctx context.Context) error {
 		ctx, cancel = context.WithTimeout(ctx, c.cfg.ShutdownTimeout)
 		defer cancel()
 	}
+	rs.stopStarting.Do(func() { close(rs.stopping) })
 	rs.loopCancel()
 	c.wakes.flush(ctx)
 	released, err := c.drain(ctx, rs)

@@ -19,6 +19,8 @@ type JobInfo struct {
 	Labels      []string
 	ScheduledAt time.Time
 	BatchID     uuid.UUID // uuid.Nil when the job is in no batch
+	CronKey     string    // as Job.CronKey: "" unless cron enqueued the job
+	CronAt      time.Time // as Job.CronAt: the tick, zero unless cron enqueued the job
 }
 
 // Middleware wraps a Work call, as ActiveJob's around_perform does. It must

@@ -28,6 +28,8 @@ type Client struct {
 	now       func() time.Time
 	cron      *cronScheduler
 	wakes     *wakeSender
+	// rules holds Config.ErrorRules, tried after the kind's own rules.
+	rules workerConfig
 
 	// cleanupBatchHook, when set by a test, sees the jobs each cleanup
 	// statement deleted.
@@ -52,6 +54,10 @@ func New(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("goodjob: Config.Queues: %w", err)
 	}
+	rules, err := newClientRules(cfg.ErrorRules)
+	if err != nil {
+		return nil, err
+	}
 	c := &Client{
 		db:        pool,
 		cfg:       cfg,
@@ -60,6 +66,7 @@ func New(pool *pgxpool.Pool, cfg Config) (*Client, error) {
 		processID: uuid.New(),
 		now:       time.Now,
 		handlers:  make(map[string]*handler),
+		rules:     rules,
 	}
 	c.wakes = newWakeSender(pool, c.logger)
 	if c.cron, err = newCronScheduler(c); err != nil {

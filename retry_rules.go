@@ -26,9 +26,10 @@ func MatchAs[E error]() ErrorMatch {
 }
 
 // JobErrorFunc is called with a job and the error that ended it: by
-// [DiscardOn] when a job is discarded and by [OnExhausted] when its last
-// attempt failed. It runs on the worker's goroutine before the outcome is
-// written; a panic in it is logged and otherwise ignored.
+// [DiscardOn] when a job is discarded, by [OnExhausted] when its last
+// attempt failed and by [OnDiscarded] in both cases. It runs on the
+// worker's goroutine before the outcome is written; a panic in it is
+// logged and otherwise ignored.
 type JobErrorFunc func(ctx context.Context, job *JobInfo, err error)
 
 // errorRule is one RetryOn or DiscardOn declaration.
@@ -65,6 +66,15 @@ func OnExhausted(fn JobErrorFunc) WorkerOption {
 	return func(c *workerConfig) { c.onExhausted = append(c.onExhausted, fn) }
 }
 
+// OnDiscarded calls fn whenever a job of this kind ends with an error, as
+// ActiveJob's after_discard and Sidekiq's death handlers: when Work
+// returned [Discard], when a [DiscardOn] rule matched (after that rule's
+// own callbacks) and when its last attempt failed (after [OnExhausted]).
+// In Config.ErrorRules it is the one hook for every job given up.
+func OnDiscarded(fn JobErrorFunc) WorkerOption {
+	return func(c *workerConfig) { c.onDiscarded = append(c.onDiscarded, fn) }
+}
+
 // validateRules checks the kind's error rules at Register.
 func (wc *workerConfig) validateRules() error {
 	for i, r := range wc.rules {
@@ -81,6 +91,36 @@ func (wc *workerConfig) validateRules() error {
 	return nil
 }
 
+// newClientRules applies Config.ErrorRules to the client-wide rules. Only
+// options that do not depend on a kind belong there: the error rules and
+// the hooks for jobs given up.
+func newClientRules(opts []WorkerOption) (workerConfig, error) {
+	var all workerConfig
+	for i, o := range opts {
+		if o == nil {
+			return all, fmt.Errorf("goodjob: Config.ErrorRules[%d] is nil", i)
+		}
+		var one workerConfig
+		o(&one)
+		if !one.onlyErrorRules() {
+			return all, fmt.Errorf("goodjob: Config.ErrorRules[%d] is not RetryOn, DiscardOn, "+
+				"OnExhausted or OnDiscarded; set other options on the kind "+
+				"or in Config.Retry and Config.Middleware", i)
+		}
+		if err := one.validateRules(); err != nil {
+			return all, fmt.Errorf("goodjob: Config.ErrorRules[%d]: %w", i, err)
+		}
+		o(&all)
+	}
+	return all, nil
+}
+
+// onlyErrorRules reports whether wc holds nothing but error rules and hooks.
+func (wc *workerConfig) onlyErrorRules() bool {
+	return wc.timeout == 0 && wc.retry == nil && wc.middleware == nil &&
+		wc.defaults == nil && wc.uniqueBy == nil && wc.concurrency == nil
+}
+
 // rule returns the first rule that matches err, or nil.
 func (wc *workerConfig) rule(err error) *errorRule {
 	for i := range wc.rules {
@@ -91,6 +131,15 @@ func (wc *workerConfig) rule(err error) *errorRule {
 	return nil
 }
 
+// rule returns the kind's first rule that matches err, else the first
+// client-wide one, else nil: a kind's rules take precedence.
+func (c *Client) rule(h *handler, err error) *errorRule {
+	if r := h.cfg.rule(err); r != nil {
+		return r
+	}
+	return c.rules.rule(err)
+}
+
 // basePolicy is the kind's policy for errors no rule matches.
 func (h *handler) basePolicy(def RetryPolicy) RetryPolicy {
 	if h.cfg.retry != nil {
@@ -99,13 +148,16 @@ func (h *handler) basePolicy(def RetryPolicy) RetryPolicy {
 	return def
 }
 
-// maxAttempts is the most attempts any of the kind's policies allows. A
-// job claimed past it has used them all up in interrupted runs.
-func (h *handler) maxAttempts(def RetryPolicy) int {
+// maxAttempts is the most attempts any of the kind's policies, or of the
+// client-wide rules, allows. A job claimed past it has used them all up in
+// interrupted runs.
+func (h *handler) maxAttempts(def RetryPolicy, clientRules []errorRule) int {
 	n := h.basePolicy(def).Attempts
-	for _, r := range h.cfg.rules {
-		if !r.discard {
-			n = max(n, r.policy.Attempts)
+	for _, rules := range [2][]errorRule{h.cfg.rules, clientRules} {
+		for _, r := range rules {
+			if !r.discard {
+				n = max(n, r.policy.Attempts)
+			}
 		}
 	}
 	return n

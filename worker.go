@@ -33,6 +33,7 @@ type workerConfig struct {
 	// rules are RetryOn and DiscardOn declarations, in order; see retry_rules.go.
 	rules       []errorRule
 	onExhausted []JobErrorFunc
+	onDiscarded []JobErrorFunc
 	// uniqueBy derives the unique key of the kind's jobs; uniqueType is the
 	// args type it takes. See unique.go.
 	uniqueBy    func(Args) (string, error)
@@ -164,6 +165,7 @@ func decodeJob[T Args](j *jobsql.ClaimedJob, attempt int) (*Job[T], error) {
 	if j.Priority != nil {
 		job.Priority = int(*j.Priority)
 	}
+	job.CronKey, job.CronAt = cronOf(j)
 	if len(j.Args) == 0 || string(j.Args) == "null" {
 		return nil, &ArgsDecodeError{Kind: j.Kind, JobID: j.ID.String(),
 			Err: errors.New("serialized_params has no arguments")}

@@ -51,6 +51,10 @@ type ClaimedJob struct {
 	// whose callback it is. Both are nil for most jobs.
 	BatchID         *uuid.UUID
 	BatchCallbackID *uuid.UUID
+	// CronKey and CronAt are the cron entry and tick that enqueued the
+	// job; both are nil for a job not enqueued by cron.
+	CronKey *string
+	CronAt  *time.Time
 }
 
 // claimSQL picks candidates through the partial candidate index
@@ -82,7 +86,8 @@ RETURNING g.id, coalesce(g.active_job_id, g.id), g.job_class, coalesce(g.queue_n
 	g.priority, g.serialized_params->'arguments'->0, g.scheduled_at,
 	g.created_at, g.labels, g.executions_count, g.concurrency_key,
 	coalesce((g.serialized_params->>'executions')::int, 0),
-	g.serialized_params->'goodjob_trace_context', g.batch_id, g.batch_callback_id`
+	g.serialized_params->'goodjob_trace_context', g.batch_id, g.batch_callback_id,
+	g.cron_key, g.cron_at`
 
 // asyncCommit makes the claim's commit not wait for its WAL flush. If the
 // server crashes before the flush, the claim is lost and the job runs again:
@@ -116,7 +121,7 @@ func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
 		if err := rows.Scan((*[16]byte)(&j.ID), (*[16]byte)(&j.ActiveJobID), &j.Kind,
 			&j.Queue, &j.Priority, &j.Args, &j.ScheduledAt, &j.CreatedAt, &j.Labels, &j.ExecutionsCount,
 			&j.ConcurrencyKey, &j.Executions, &j.TraceContext, &j.BatchID,
-			&j.BatchCallbackID); err != nil {
+			&j.BatchCallbackID, &j.CronKey, &j.CronAt); err != nil {
 			return nil, fmt.Errorf("claim jobs: scan: %w", err)
 		}
 		jobs = append(jobs, j)

@@ -20,7 +20,7 @@ func ClaimID(ctx context.Context, db DBTX, p ClaimParams, id [16]byte) (ClaimedJ
 		[]string(nil), p.Gated, id).Scan(
 		&j.ID, &j.ActiveJobID, &j.Kind, &j.Queue, &j.Priority, &j.Args, &j.ScheduledAt,
 		&j.CreatedAt, &j.Labels, &j.ExecutionsCount, &j.ConcurrencyKey, &j.Executions,
-		&j.TraceContext, &j.BatchID, &j.BatchCallbackID)
+		&j.TraceContext, &j.BatchID, &j.BatchCallbackID, &j.CronKey, &j.CronAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return j, false, nil
 	}

@@ -178,8 +178,10 @@ func (cp *completer) written(batch []jobsql.Completion, n int) {
 		cp.rs.untrack(comp.ID)
 		if comp.NextAt != nil {
 			// A retry, snooze or put-back: let the pools of its queue keep
-			// its time, as they would for a job enqueued for later.
+			// its time, as they would for a job enqueued for later, here
+			// and, through the wake sender, in every listening process.
 			cp.c.wakePools(cp.rs, comp.Queue, *comp.NextAt, false)
+			cp.c.wakes.add(comp.Queue, *comp.NextAt, 1)
 		}
 	}
 	if n < len(batch) {

@@ -197,6 +197,9 @@ func (c *Client) Stop(ctx context.Context) error {
 
 	cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), completeTimeout)
 	defer cancel()
+	// The last completions may have owed wake-ups: jobs retried, snoozed
+	// or put back, for other processes to take.
+	c.wakes.flush(cleanup)
 	if derr := jobsql.DeregisterProcess(cleanup, c.db, c.processID); derr != nil {
 		c.logger.Warn("deregister process", slog.Any(keyError, derr))
 	}

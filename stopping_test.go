@@ -3,6 +3,7 @@ package goodjob_test
 import (
 	"context"
 	"errors"
+	"github.com/google/uuid"
 	"testing"
 	"time"
 
@@ -76,6 +77,41 @@ func TestStopping_SnoozeHandsJobToAnotherClient(t *testing.T) {
 	s = waitFinished(t, db.Pool, row.ID)
 	require.Nil(t, s.Error)
 	require.EqualValues(t, 2, *s.ExecutionsCount)
+}
+
+// TestStopping_SnoozeWakesRunningClient: a job snoozed at Stop reaches a
+// Client that is already running through its wake-up, not its poll.
+func TestStopping_SnoozeWakesRunningClient(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := testdb.New(t)
+	started := make(chan struct{}, 1)
+	first := newClient(t, db.Pool, goodjob.Config{Queues: "handover"})
+	require.NoError(t, goodjob.Register(first, goodjob.WorkFunc[noopArgs](
+		func(ctx context.Context, _ *goodjob.Job[noopArgs]) error {
+			started <- struct{}{}
+			<-goodjob.Stopping(ctx)
+			return goodjob.Snooze(0)
+		})))
+	ran := make(chan uuid.UUID, 1)
+	second := newClient(t, db.Pool, goodjob.Config{Queues: "handover",
+		PollInterval: time.Hour})
+	require.NoError(t, goodjob.Register(second, goodjob.WorkFunc[noopArgs](
+		func(_ context.Context, j *goodjob.Job[noopArgs]) error {
+			ran <- j.ID
+			return nil
+		})))
+	start(t, first)
+	row, err := first.Enqueue(ctx, noopArgs{N: 1}, goodjob.Queue("handover"))
+	require.NoError(t, err)
+	waitFor(t, started, 10*time.Second, "the job to start on the first Client")
+	start(t, second)
+
+	stopCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	require.NoError(t, first.Stop(stopCtx))
+	require.Equal(t, row.ID, waitFor(t, ran, 5*time.Second,
+		"the running Client to take the snoozed job without polling"))
 }
 
 func TestStopping_OnlyTheStoppingClient(t *testing.T) {

@@ -32,7 +32,7 @@ var (
 // ErrJobNotFound, ErrJobRunning or ErrJobState, so errors.Is works on it.
 type JobActionError struct {
 	ID     uuid.UUID
-	Action string   // "retry", "discard", "reschedule", "delete" or "get"
+	Action string   // "retry", "discard", "force-discard", "reschedule", "delete" or "get"
 	State  JobState // the job's state when the change was refused; empty if not found
 	Err    error
 }
@@ -51,11 +51,17 @@ func (e *JobActionError) Unwrap() error { return e.Err }
 // on the jobs they discard, in GoodJob's "Class: message" form.
 const DiscardedByOperator = "goodjob.DiscardJobError: discarded by an operator"
 
+// ForceDiscardedByOperator is the error text ForceDiscardJob writes on the
+// job it discards, and on the execution row of the attempt it cut off.
+const ForceDiscardedByOperator = "goodjob.DiscardJobError: force-discarded by an operator"
+
 var actionNames = map[jobsql.Action]string{
 	jobsql.ActionRetry:      "retry",
 	jobsql.ActionDiscard:    "discard",
 	jobsql.ActionReschedule: "reschedule",
 	jobsql.ActionDelete:     "delete",
+
+	jobsql.ActionForceDiscard: "force-discard",
 }
 
 // RetryJob runs a discarded job again, now: it clears finished_at,
@@ -79,6 +85,29 @@ func (c *Client) RetryJob(ctx context.Context, id uuid.UUID) error {
 func (c *Client) DiscardJob(ctx context.Context, id uuid.UUID) error {
 	return c.changeOne(ctx, nil, jobsql.ChangeParams{
 		Action: jobsql.ActionDiscard, Error: DiscardedByOperator,
+	}, id)
+}
+
+// ForceDiscardJob discards an unfinished job even while a worker runs it,
+// as GoodJob's force discard does for a job that is stuck or whose process
+// hangs while it keeps its heartbeat. It sets finished_at, the error
+// ForceDiscardedByOperator and error_event discarded, and clears
+// locked_by_id and locked_at. A finished job returns ErrJobState.
+//
+// The worker is not stopped: its Work keeps running until it returns, and
+// the job's context is not canceled. Its outcome is then dropped, because
+// completions are fenced by locked_by_id: the row stays discarded and no
+// retry is scheduled. The attempt it was running is recorded as an
+// execution with the discard's error, since its own execution row would
+// have been written by that completion. A job no worker held gets no
+// execution row, as with DiscardJob.
+//
+// Discarding a job of a batch settles the batch as DiscardJob does; the
+// worker's later completion does not settle it again, so the batch's
+// callbacks are enqueued once.
+func (c *Client) ForceDiscardJob(ctx context.Context, id uuid.UUID) error {
+	return c.changeOne(ctx, nil, jobsql.ChangeParams{
+		Action: jobsql.ActionForceDiscard, Error: ForceDiscardedByOperator,
 	}, id)
 }
 
@@ -149,7 +178,7 @@ func (c *Client) changeOne(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParams
 		aerr.Err = ErrJobNotFound
 	case err != nil:
 		return fmt.Errorf("goodjob: %s job %s: %w", aerr.Action, id, err)
-	case j.LockedByID != nil:
+	case j.LockedByID != nil && p.Action != jobsql.ActionForceDiscard:
 		aerr.State, aerr.Err = JobState(j.State), ErrJobRunning
 	case p.Action == jobsql.ActionRetry && j.State == jobsql.StateDiscarded &&
 		j.UniqueKey != nil:
@@ -219,7 +248,8 @@ func (c *Client) apply(ctx context.Context, tx pgx.Tx, p jobsql.ChangeParams) (i
 // endsJobs reports whether the action ends jobs, which can finish their
 // batches.
 func endsJobs(a jobsql.Action) bool {
-	return a == jobsql.ActionDiscard || a == jobsql.ActionDelete
+	return a == jobsql.ActionDiscard || a == jobsql.ActionDelete ||
+		a == jobsql.ActionForceDiscard
 }
 
 // changesBatches reports whether the action can change the batches of the

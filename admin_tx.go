@@ -43,6 +43,20 @@ func (c *Client) DiscardJobTx(ctx context.Context, tx pgx.Tx, id uuid.UUID) erro
 	}, id)
 }
 
+// ForceDiscardJobTx is ForceDiscardJob inside tx. Until tx ends, the
+// worker's completion waits on the job's row lock; if tx rolls back, the
+// worker still holds the job and its outcome is written as usual.
+// Discarding a job of a batch needs tx at READ COMMITTED, as RetryJobTx
+// says.
+func (c *Client) ForceDiscardJobTx(ctx context.Context, tx pgx.Tx, id uuid.UUID) error {
+	if err := requireTx(tx, "ForceDiscardJobTx"); err != nil {
+		return err
+	}
+	return c.changeOne(ctx, tx, jobsql.ChangeParams{
+		Action: jobsql.ActionForceDiscard, Error: ForceDiscardedByOperator,
+	}, id)
+}
+
 // RescheduleJobTx is RescheduleJob inside tx.
 func (c *Client) RescheduleJobTx(ctx context.Context, tx pgx.Tx, id uuid.UUID,
 	at time.Time) error {

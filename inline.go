@@ -15,12 +15,13 @@ func init() {
 	inline.WorkNext = func(ctx context.Context, client any, id *uuid.UUID) (uuid.UUID, bool, error) {
 		return client.(*Client).workNext(ctx, id)
 	}
+	inline.WorkScheduled = func(ctx context.Context, client any) (uuid.UUID, bool, error) {
+		return client.(*Client).workScheduled(ctx)
+	}
 }
 
-// workNext claims one due job and works it on the calling goroutine, with
-// the retry, snooze and discard handling of the pools. It is the engine of
-// package goodjobtest's Work and Drain.
-func (c *Client) workNext(ctx context.Context, id *uuid.UUID) (uuid.UUID, bool, error) {
+// workerKinds returns the kinds c has workers for, sorted.
+func (c *Client) workerKinds() []string {
 	c.mu.RLock()
 	kinds := make([]string, 0, len(c.handlers))
 	for k := range c.handlers {
@@ -28,8 +29,26 @@ func (c *Client) workNext(ctx context.Context, id *uuid.UUID) (uuid.UUID, bool, 
 	}
 	c.mu.RUnlock()
 	slices.Sort(kinds)
+	return kinds
+}
+
+// workScheduled brings the earliest job scheduled in the future forward to
+// now and works it: the engine of goodjobtest's DrainWith with Scheduled.
+func (c *Client) workScheduled(ctx context.Context) (uuid.UUID, bool, error) {
+	id, ok, err := jobsql.BringForward(ctx, c.db, c.workerKinds(), c.now().UTC())
+	if err != nil || !ok {
+		return uuid.Nil, false, wrapInline(err)
+	}
+	next := uuid.UUID(id)
+	return c.workNext(ctx, &next)
+}
+
+// workNext claims one due job and works it on the calling goroutine, with
+// the retry, snooze and discard handling of the pools. It is the engine of
+// package goodjobtest's Work and Drain.
+func (c *Client) workNext(ctx context.Context, id *uuid.UUID) (uuid.UUID, bool, error) {
 	now := c.now().UTC()
-	p := jobsql.ClaimParams{ProcessID: c.processID, Now: now, Limit: 1, Kinds: kinds}
+	p := jobsql.ClaimParams{ProcessID: c.processID, Now: now, Limit: 1, Kinds: c.workerKinds()}
 
 	var job jobsql.ClaimedJob
 	if id != nil {

@@ -75,6 +75,16 @@ func (h *handler) jobActions(action string) (func(context.Context, uuid.UUID) er
 	return nil, fmt.Errorf("%w: unknown action %q", errBadRequest, action)
 }
 
+// oneJobAction is jobActions plus the changes offered on a job's page
+// only: force-discard, which the page shows for a running job. Bulk
+// actions leave running jobs alone, so they do not offer it.
+func (h *handler) oneJobAction(action string) (func(context.Context, uuid.UUID) error, error) {
+	if action == "force-discard" {
+		return h.client.ForceDiscardJob, nil
+	}
+	return h.jobActions(action)
+}
+
 // jobAction runs one action on one job.
 func (h *handler) jobAction(r *http.Request) (string, string, error) {
 	id, err := uuid.Parse(r.PathValue("id"))
@@ -82,7 +92,7 @@ func (h *handler) jobAction(r *http.Request) (string, string, error) {
 		return "", "", fmt.Errorf("%w: job id %q", errBadRequest, r.PathValue("id"))
 	}
 	action := r.PathValue("action")
-	do, err := h.jobActions(action)
+	do, err := h.oneJobAction(action)
 	if err != nil {
 		return "", "", err
 	}

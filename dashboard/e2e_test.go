@@ -189,4 +189,19 @@ func TestBrowser(t *testing.T) {
 		chromedp.WaitVisible(css(`input[name=q]`)))
 	require.Contains(t, text(`table.jobs tbody`), "<script>", "the job of the class")
 	require.False(t, xssRan())
+
+	// Force discard a job whose process hangs; the button asks first.
+	stuck := f.enqueue(mailArgs{To: "stuck@example.com"})
+	f.running(stuck)
+	do(chromedp.Navigate(f.url("/jobs/"+stuck.String())),
+		chromedp.WaitVisible(css(`button.action-force-discard`)))
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[bool](
+		`window.confirm = m => { sessionStorage.asked = m; return true }; true`))
+	require.NoError(t, err)
+	do(chromedp.Click(css(`button.action-force-discard`)), chromedp.WaitVisible(css(`.flash`)))
+	asked, err := chromedp.Run(ctx, chromedp.Evaluate[string](`sessionStorage.asked || ""`))
+	require.NoError(t, err)
+	require.Contains(t, asked, "Force discard this running job?")
+	require.Equal(t, "discarded", text(`h1 .state`))
+	require.Equal(t, goodjob.JobStateDiscarded, f.state(stuck))
 }

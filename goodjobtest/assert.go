@@ -9,15 +9,50 @@ import (
 )
 
 // RequireEnqueued fails t unless exactly one waiting (unfinished) job
-// matches: args' kind, args equal as JSON (unless AnyArgs), and every
-// Expect. It returns the job. The message lists the jobs of that kind that
-// were found and how each differs.
+// matches: args' kind, args equal as JSON (unless AnyArgs, ArgsMatching or
+// ArgsIncluding says otherwise), and every Expect. It returns the job. The
+// message lists the jobs of that kind that were found and how each
+// differs.
 func RequireEnqueued(t testing.TB, db Querier, args goodjob.Args,
 	opts ...Expect) *goodjob.JobRow {
 	t.Helper()
+	jobs := requireCount(t, "RequireEnqueued", db, 1, false, args, opts)
+	if len(jobs) != 1 {
+		return nil
+	}
+	return jobs[0]
+}
+
+// RequireEnqueuedN is RequireEnqueued for exactly n matching jobs:
+// have_been_enqueued.exactly(n). It returns them, oldest first.
+func RequireEnqueuedN(t testing.TB, db Querier, n int, args goodjob.Args,
+	opts ...Expect) []*goodjob.JobRow {
+	t.Helper()
+	return requireCount(t, "RequireEnqueuedN", db, n, false, args, opts)
+}
+
+// RequireEnqueuedAtLeast is RequireEnqueued for n or more matching jobs:
+// have_been_enqueued.at_least(n); with n = 1, "at least once". It returns
+// them, oldest first.
+func RequireEnqueuedAtLeast(t testing.TB, db Querier, n int, args goodjob.Args,
+	opts ...Expect) []*goodjob.JobRow {
+	t.Helper()
+	return requireCount(t, "RequireEnqueuedAtLeast", db, n, true, args, opts)
+}
+
+// requireCount fails t unless exactly n waiting jobs match, or at least n
+// with atLeast, and returns the matches; name is the caller's, for
+// messages.
+func requireCount(t testing.TB, name string, db Querier, n int, atLeast bool,
+	args goodjob.Args, opts []Expect) []*goodjob.JobRow {
+	t.Helper()
+	if n < 0 {
+		t.Fatalf("goodjobtest: %s: n is %d, want 0 or more", name, n)
+		return nil
+	}
 	w, err := newWant(args, opts)
 	if err != nil {
-		t.Fatalf("goodjobtest: RequireEnqueued: %v", err)
+		t.Fatalf("goodjobtest: %s: %v", name, err)
 		return nil
 	}
 	jobs, ok := enqueued(t, db, []string{w.kind})
@@ -30,12 +65,16 @@ func RequireEnqueued(t testing.TB, db Querier, args goodjob.Args,
 			matches = append(matches, j)
 		}
 	}
-	if len(matches) != 1 {
-		t.Fatalf("goodjobtest: expected 1 enqueued %s; found %d matching among %d %s jobs:\n%s",
-			w, len(matches), len(jobs), w.kind, describe(jobs, &w))
-		return nil
+	if len(matches) == n || atLeast && len(matches) > n {
+		return matches
 	}
-	return matches[0]
+	bound := ""
+	if atLeast {
+		bound = "at least "
+	}
+	t.Fatalf("goodjobtest: expected %s%d enqueued %s; found %d matching among %d %s jobs:\n%s",
+		bound, n, w, len(matches), len(jobs), w.kind, describe(jobs, &w))
+	return nil
 }
 
 // RequireNotEnqueued fails t if any waiting job matches args and opts;

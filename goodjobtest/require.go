@@ -1,8 +1,9 @@
 // Package goodjobtest helps users of goodjob test their job code: assert
-// that code under test enqueued a job (RequireEnqueued and its siblings),
-// run a job's worker now (Work), run every waiting job (Drain), and get a
-// migrated throwaway database (NewDB). They are the Go forms of GoodJob's
-// RSpec patterns: have_been_enqueued, perform_now and
+// that code under test enqueued a job (RequireEnqueued and its siblings,
+// with counts and partial args matching), run a job's worker now (Work),
+// run every due job (Drain) or every waiting job, scheduled ones included
+// (DrainWith), and get a migrated throwaway database (NewDB). They are the
+// Go forms of GoodJob's RSpec patterns: have_been_enqueued, perform_now and
 // perform_enqueued_jobs.
 //
 // The assertions read good_jobs through a Querier: a pool, or the pgx.Tx of
@@ -34,7 +35,12 @@ type Querier interface {
 type Expect func(*expectation)
 
 type expectation struct {
-	anyArgs   bool
+	anyArgs bool
+	// argsMatch replaces the comparison of the args as JSON, for
+	// ArgsMatching and ArgsIncluding; argsDesc describes it in messages.
+	argsMatch func(raw []byte) bool
+	argsDesc  string
+	err       error // from building an option, reported by the assertion
 	queue     *string
 	priority  *int
 	at        *time.Time
@@ -58,6 +64,80 @@ func Labels(labels ...string) Expect { return func(e *expectation) { e.labels = 
 
 // AnyArgs matches a job of the args' kind whatever its args are.
 func AnyArgs() Expect { return func(e *expectation) { e.anyArgs = true } }
+
+// ArgsMatching matches a job of the args' kind whose args, decoded into A,
+// satisfy match, in place of comparing all of them: RSpec's
+// have_been_enqueued.with(satisfy { ... }). The args passed to the assertion
+// then only name the kind; their zero value will do. Args that do not
+// decode into A do not match.
+func ArgsMatching[A goodjob.Args](match func(args A) bool) Expect {
+	return func(e *expectation) {
+		var zero A
+		e.argsDesc = fmt.Sprintf("accepted by an ArgsMatching func of %T", zero)
+		e.argsMatch = func(raw []byte) bool {
+			var a A
+			return json.Unmarshal(raw, &a) == nil && match(a)
+		}
+	}
+}
+
+// ArgsIncluding matches a job of the args' kind whose args, as JSON,
+// include subset encoded as JSON, in place of comparing all of them:
+// RSpec's hash_including. An object includes another when it has each of
+// its keys with a value that includes the other's value; an array includes
+// another of the same length whose elements each include the other's
+// element at the same index; any other value must be equal. Pass a map, or
+// a struct whose fields are omitempty, so that fields left out do not have
+// to match. The args passed to the assertion then only name the kind.
+func ArgsIncluding(subset any) Expect {
+	return func(e *expectation) {
+		raw, err := json.Marshal(subset)
+		if err != nil {
+			e.err = fmt.Errorf("ArgsIncluding: encode %T: %w", subset, err)
+			return
+		}
+		var want any
+		if err := json.Unmarshal(raw, &want); err != nil {
+			e.err = fmt.Errorf("ArgsIncluding: decode %s: %w", raw, err)
+			return
+		}
+		e.argsDesc = "including " + string(raw)
+		e.argsMatch = func(raw []byte) bool {
+			var got any
+			return json.Unmarshal(raw, &got) == nil && includes(got, want)
+		}
+	}
+}
+
+// includes reports whether got includes want, as ArgsIncluding says.
+func includes(got, want any) bool {
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			return false
+		}
+		for k, wv := range w {
+			gv, ok := g[k]
+			if !ok || !includes(gv, wv) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		g, ok := got.([]any)
+		if !ok || len(g) != len(w) {
+			return false
+		}
+		for i := range w {
+			if !includes(g[i], w[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(got, want)
+}
 
 // ExpectedJob is one job for RequireManyEnqueued.
 type ExpectedJob struct {
@@ -111,7 +191,10 @@ func newWant(args goodjob.Args, opts []Expect) (want, error) {
 	for _, o := range opts {
 		o(&w.exp)
 	}
-	if w.exp.anyArgs {
+	if w.exp.err != nil {
+		return w, w.exp.err
+	}
+	if w.exp.anyArgs || w.exp.argsMatch != nil {
 		return w, nil
 	}
 	raw, err := json.Marshal(args)
@@ -128,7 +211,12 @@ func (w want) mismatch(j *goodjob.JobRow) string {
 	if j.Kind != w.kind {
 		diffs = append(diffs, fmt.Sprintf("kind %s", j.Kind))
 	}
-	if !w.exp.anyArgs {
+	switch {
+	case w.exp.argsMatch != nil:
+		if !w.exp.argsMatch(j.Args) {
+			diffs = append(diffs, "args "+compact(j.Args))
+		}
+	case !w.exp.anyArgs:
 		var got any
 		if err := json.Unmarshal(j.Args, &got); err != nil || !reflect.DeepEqual(got, w.args) {
 			diffs = append(diffs, "args "+compact(j.Args))
@@ -152,7 +240,10 @@ func (w want) mismatch(j *goodjob.JobRow) string {
 // String describes what w expects.
 func (w want) String() string {
 	s := w.kind + " job"
-	if !w.exp.anyArgs {
+	switch {
+	case w.exp.argsMatch != nil:
+		s += " with args " + w.exp.argsDesc
+	case !w.exp.anyArgs:
 		b, _ := json.Marshal(w.args)
 		s += " with args " + string(b)
 	}

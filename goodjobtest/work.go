@@ -48,18 +48,61 @@ func Work(ctx context.Context, t testing.TB, client *goodjob.Client, args goodjo
 // Drain runs every job that is due now and whose kind has a worker on
 // client, one at a time on the calling goroutine, including the jobs those
 // jobs enqueue, until none is left: GoodJob's perform_enqueued_jobs. Jobs
-// scheduled in the future, retries among them, stay where they are. It
-// returns every attempt's job as stored after it, in the order they ran.
+// scheduled in the future, retries among them, stay where they are; to run
+// them too, use DrainWith. It returns every attempt's job as stored after
+// it, in the order they ran.
 //
 // It fails t after DrainLimitDefault attempts, which means jobs keep
 // enqueuing jobs without end.
 func Drain(ctx context.Context, t testing.TB, client *goodjob.Client) []*goodjob.JobRecord {
 	t.Helper()
+	return drain(ctx, t, "Drain", client, DrainOpts{})
+}
+
+// DrainOpts changes what DrainWith runs. The zero value runs what Drain
+// runs.
+type DrainOpts struct {
+	// Scheduled also runs the jobs scheduled in the future, retries and
+	// snoozed jobs among them, as if their time had come: whenever no job
+	// is due, the earliest is moved to now, as RescheduleJob would, and
+	// run. A job that keeps failing then runs until its retry policy
+	// discards it, which makes testing a retry to exhaustion one call.
+	Scheduled bool
+	// Limit is the most attempts DrainWith makes before it fails t; 0 means
+	// DrainLimitDefault. With Scheduled, a job that snoozes forever or a
+	// cron-like chain of jobs that enqueue their next run reaches it.
+	Limit int
+}
+
+// DrainWith is Drain with options: with Scheduled it also runs the jobs
+// scheduled in the future, like perform_enqueued_jobs with jobs enqueued
+// with wait or wait_until. It fails t when it has made o.Limit attempts
+// and still finds jobs to run.
+func DrainWith(ctx context.Context, t testing.TB, client *goodjob.Client,
+	o DrainOpts) []*goodjob.JobRecord {
+	t.Helper()
+	return drain(ctx, t, "DrainWith", client, o)
+}
+
+func drain(ctx context.Context, t testing.TB, name string, client *goodjob.Client,
+	o DrainOpts) []*goodjob.JobRecord {
+	t.Helper()
+	limit := o.Limit
+	switch {
+	case limit < 0:
+		t.Fatalf("goodjobtest: %s: Limit is %d, want 0 or more", name, limit)
+		return nil
+	case limit == 0:
+		limit = DrainLimitDefault
+	}
 	var worked []*goodjob.JobRecord
-	for range DrainLimitDefault {
+	for range limit {
 		id, ok, err := inline.WorkNext(ctx, client, nil)
+		if err == nil && !ok && o.Scheduled {
+			id, ok, err = inline.WorkScheduled(ctx, client)
+		}
 		if err != nil {
-			t.Fatalf("goodjobtest: Drain: %v", err)
+			t.Fatalf("goodjobtest: %s: %v", name, err)
 			return worked
 		}
 		if !ok {
@@ -71,8 +114,11 @@ func Drain(ctx context.Context, t testing.TB, client *goodjob.Client) []*goodjob
 		}
 		worked = append(worked, j)
 	}
-	t.Fatalf("goodjobtest: Drain: still finding jobs after %d attempts; do jobs keep "+
-		"enqueuing jobs?", DrainLimitDefault)
+	why := "do jobs keep enqueuing jobs?"
+	if o.Scheduled {
+		why = "do jobs keep enqueuing jobs, or snoozing?"
+	}
+	t.Fatalf("goodjobtest: %s: still finding jobs after %d attempts; %s", name, limit, why)
 	return worked
 }
 

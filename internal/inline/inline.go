@@ -15,3 +15,8 @@ import (
 // kinds client has workers for. It reports the job's id, and false when
 // there was no job to claim.
 var WorkNext func(ctx context.Context, client any, id *uuid.UUID) (uuid.UUID, bool, error)
+
+// WorkScheduled moves the earliest job of client's worker kinds that is
+// scheduled in the future to now, then claims and works it as WorkNext
+// does with its id. It reports false when no such job waits.
+var WorkScheduled func(ctx context.Context, client any) (uuid.UUID, bool, error)

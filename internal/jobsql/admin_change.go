@@ -21,15 +21,19 @@ const (
 	ActionReschedule
 	// ActionDelete removes a job and its executions.
 	ActionDelete
+	// ActionForceDiscard finishes an unfinished job with an error even
+	// while a worker holds it: GoodJob's force_discard_job.
+	ActionForceDiscard
 )
 
 // preconditions says which rows each action may change, on top of not
-// being held by a worker.
+// being held by a worker, which every action but ActionForceDiscard needs.
 var preconditions = map[Action]string{
-	ActionRetry:      "finished_at IS NOT NULL AND error IS NOT NULL AND " + keyFree,
-	ActionDiscard:    "finished_at IS NULL",
-	ActionReschedule: "finished_at IS NULL",
-	ActionDelete:     "true",
+	ActionRetry:        "finished_at IS NOT NULL AND error IS NOT NULL AND " + keyFree,
+	ActionDiscard:      "finished_at IS NULL",
+	ActionReschedule:   "finished_at IS NULL",
+	ActionDelete:       "true",
+	ActionForceDiscard: "finished_at IS NULL",
 }
 
 // keyFree holds for a job whose unique key no unfinished job of its kind
@@ -89,8 +93,11 @@ const notifySQL = `, length(pg_notify('good_job', json_build_object(
 // return one row per queue.
 func changeSQL(p ChangeParams) (string, []any) {
 	q := &query{args: []any{p.Filter.Now}}
-	pick := "SELECT id, job_class, unique_key, created_at FROM good_jobs WHERE " + p.Filter.where(q) +
-		" AND locked_by_id IS NULL AND " + preconditions[p.Action]
+	pick := "SELECT id, job_class, unique_key, created_at, locked_by_id, performed_at" +
+		" FROM good_jobs WHERE " + p.Filter.where(q) + " AND " + preconditions[p.Action]
+	if p.Action != ActionForceDiscard {
+		pick += " AND locked_by_id IS NULL"
+	}
 	pick += " ORDER BY created_at, id"
 	if p.Limit > 0 {
 		pick += " LIMIT " + q.arg(p.Limit)
@@ -115,6 +122,8 @@ func changeSQL(p ChangeParams) (string, []any) {
 			", error_event = " + q.arg(EventDiscarded) + ", updated_at = $1"
 	case ActionDelete:
 		return deleteSQL(pick), q.args
+	case ActionForceDiscard:
+		return forceDiscardSQL(pick, q.arg(p.Error), q.arg(EventDiscarded)), q.args
 	}
 	sql := "WITH picked AS (" + pick + "), upd AS (" + change +
 		" FROM " + from + " p WHERE g.id = p.id" +

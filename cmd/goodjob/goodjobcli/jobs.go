@@ -23,11 +23,12 @@ func init() {
 		Summary: "List jobs, or retry, discard, delete or reschedule them by id or by filter.\n\n" +
 			"  list        newest first, one page (--limit, then --after the printed cursor)\n" +
 			"  retry       run discarded jobs again now\n" +
-			"  discard     finish waiting jobs without running them\n" +
+			"  discard     finish waiting jobs without running them; with --force and ids,\n" +
+			"              running ones too (their workers are not stopped)\n" +
 			"  delete      delete jobs and their executions\n" +
 			"  reschedule  move waiting jobs to --at TIME or --in DURATION\n\n" +
 			"Changes take job ids as arguments, or else the filter flags (at least one).\n" +
-			"Running jobs are never changed.",
+			"Running jobs are changed only by discard --force.",
 		Flags: jobsFlags,
 	})
 }
@@ -39,7 +40,7 @@ type jobsOpts struct {
 	limit                              *int
 	after, at                          *string
 	in                                 *time.Duration
-	asJSON                             *bool
+	asJSON, force                      *bool
 }
 
 func jobsFlags(fs *envflag.Set, env *Env) func(context.Context, []string) error {
@@ -57,6 +58,8 @@ func jobsFlags(fs *envflag.Set, env *Env) func(context.Context, []string) error 
 			"reschedule: an RFC 3339 time such as 2030-01-02T15:04:05Z, or now"),
 		in:     fs.Duration("in", "", 0, "reschedule: this long from now, e.g. 10m"),
 		asJSON: fs.Bool("json", "", false, "list: write JSON"),
+		force: fs.Bool("force", "", false,
+			"discard: also discard running jobs, given by id (GoodJob's force discard)"),
 	}
 	return func(ctx context.Context, args []string) error {
 		if len(args) == 0 {

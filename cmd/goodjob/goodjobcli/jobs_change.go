@@ -36,6 +36,15 @@ var jobActions = map[string]jobAction{
 	},
 }
 
+// forceDiscard is discard --force: by id only, because it takes jobs from
+// their workers, which no filter should do by accident.
+var forceDiscard = jobAction{
+	done: "force-discarded",
+	byID: func(ctx context.Context, c *goodjob.Client, id uuid.UUID, _ time.Time) error {
+		return c.ForceDiscardJob(ctx, id)
+	},
+}
+
 // timeless makes a jobAction of a change that takes no time.
 func timeless(done string,
 	byID func(*goodjob.Client, context.Context, uuid.UUID) error,
@@ -59,6 +68,15 @@ func changeJobs(ctx context.Context, client *goodjob.Client, name string, o jobs
 	act, ok := jobActions[name]
 	if !ok {
 		return usagef("unknown action %q, want list, retry, discard, delete or reschedule", name)
+	}
+	if *o.force {
+		if name != "discard" {
+			return usagef("--force applies to discard only")
+		}
+		if len(args) == 0 {
+			return usagef("discard --force takes job ids, not filter flags")
+		}
+		act = forceDiscard
 	}
 	at, err := o.rescheduleAt(act.needs == "at")
 	if err != nil {
@@ -104,6 +122,8 @@ func changeByID(ctx context.Context, client *goodjob.Client, act jobAction, ids 
 		case err == nil:
 			fmt.Fprintf(env.Stdout, "%s %s\n", act.done, id)
 			continue
+		case errors.Is(err, goodjob.ErrJobRunning) && act.done == "discarded":
+			err = fmt.Errorf("%w; wait for the attempt to end, or discard it with --force", err)
 		case errors.Is(err, goodjob.ErrJobRunning):
 			err = fmt.Errorf("%w; wait for the attempt to end, or stop its worker", err)
 		case errors.Is(err, goodjob.ErrJobState):

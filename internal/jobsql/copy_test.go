@@ -29,7 +29,7 @@ func TestCopyMany_SameRowsAsInsertMany(t *testing.T) {
 			ScheduledAt: created, CreatedAt: created},
 		{Kind: "Ünïcode <Kind>", Queue: "q with spaces", Priority: -42,
 			SerializedParams: []byte(`{"arguments":[{"s":"ümlaut \u003c"}],"x":[1.5,null]}`),
-			ScheduledAt: created.Add(36 * time.Hour), CreatedAt: created,
+			ScheduledAt:      created.Add(36 * time.Hour), CreatedAt: created,
 			Labels: []string{"a", "", "lâbel,with\"quote"}, ConcurrencyKey: &key,
 			BatchID: &batch, BatchCallbackID: &callback},
 		{Kind: "Old", Queue: "default", Priority: 2147483647,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -147,13 +146,5 @@ func runProbed(t *testing.T, c *goodjob.Client, args ...string) {
 		cancel()
 		require.NoError(t, waitFor(t, done, 10*time.Second, "RunWorker to return"))
 	})
-	probe := fmt.Sprintf("http://127.0.0.1:%d/status/connected", port)
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(probe)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 10*time.Second, 10*time.Millisecond)
+	waitConnected(t, port)
 }

@@ -51,15 +51,7 @@ func TestRunWorker_ContextStops(t *testing.T) {
 		done <- goodjob.RunWorker(ctx, c, []string{"worker", "--queues", "fast:2",
 			"--probe-port", fmt.Sprint(port), "--shutdown-timeout", "5s"})
 	}()
-	probe := fmt.Sprintf("http://127.0.0.1:%d/status/connected", port)
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(probe)
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 10*time.Second, 10*time.Millisecond)
+	waitConnected(t, port)
 
 	var queues string
 	require.NoError(t, db.Pool.QueryRow(t.Context(),
@@ -71,4 +63,18 @@ func TestRunWorker_ContextStops(t *testing.T) {
 
 	cancel()
 	require.NoError(t, waitFor(t, done, 10*time.Second, "RunWorker to return"))
+}
+
+// waitConnected waits until the worker's probe on port says /status/connected.
+func waitConnected(t *testing.T, port int) {
+	t.Helper()
+	probe := fmt.Sprintf("http://127.0.0.1:%d/status/connected", port)
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(probe)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 10*time.Second, 10*time.Millisecond)
 }

@@ -46,16 +46,7 @@ func TestListener_Reconnects(t *testing.T) {
 		Notify:      func(n notifier.Notification, _ bool) { notes <- n },
 		Reconnected: func() { reconnected <- struct{}{} },
 	})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		l.Run(runCtx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	run(t, ctx, l)
 	<-l.Ready()
 
 	send := func(queue string) {
@@ -118,16 +109,7 @@ func TestListener_PingsQuietConnection(t *testing.T) {
 		PingInterval: 50 * time.Millisecond,
 		PingTimeout:  200 * time.Millisecond,
 	})
-	runCtx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		l.Run(runCtx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
+	run(t, ctx, l)
 	select {
 	case <-l.Ready():
 	case <-time.After(10 * time.Second):
@@ -159,4 +141,19 @@ func TestListener_PingsQuietConnection(t *testing.T) {
 	require.NotEqual(t, pid, l.BackendPID())
 	send("after")
 	require.Equal(t, "after", receive(t, notes).Queue)
+}
+
+// run runs l until the test ends.
+func run(t *testing.T, ctx context.Context, l *notifier.Listener) {
+	t.Helper()
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.Run(runCtx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }

@@ -22,4 +22,21 @@
 //	_, err = client.Enqueue(ctx, Welcome{Email: "ada@example.com"})
 //
 // Call [Migrate] once at start-up to create or upgrade the tables.
+//
+// Where to look next:
+//
+//   - Failures: [RetryPolicy], [Retry], [RetryOn], [DiscardOn], [OnExhausted]
+//     and [OnDiscarded] per kind, or for every kind through
+//     [Config.ErrorRules]; [Discard] and [Snooze] from Work; [Timeout].
+//   - Scheduling: [Wait], [At], [Priority], [Queue], [Labels], and
+//     recurring jobs in [Config.Cron].
+//   - Controls: [Unique], [Concurrency], batches with [Client.NewBatch],
+//     and pauses with [Client.Pause].
+//   - Operating: [Client.Jobs], [Client.RetryJob], [Client.DiscardJob],
+//     [Client.ForceDiscardJob], [Client.Stats] and their bulk and Tx forms;
+//     the dashboard package for a web UI.
+//   - Processes: [RunWorker] for a worker binary, [Client.Stop] and
+//     [Stopping] for graceful shutdown, [Config.DisableListen] behind
+//     PgBouncer.
+//   - Tests: the goodjobtest package.
 package goodjob

@@ -116,3 +116,16 @@ func LockCleanup(ctx context.Context, tx pgx.Tx) error {
 // OnCleanupBatch makes c call f with the number of jobs each cleanup
 // statement deleted. Call it before Cleanup or Start.
 func OnCleanupBatch(c *Client, f func(jobs int)) { c.cleanupBatchHook = f }
+
+// ListenApplicationName is the LISTEN connection's own application_name.
+const ListenApplicationName = listenApplicationName
+
+// ListenApplicationNameOf returns the application_name c's LISTEN
+// connection would connect with.
+func ListenApplicationNameOf(c *Client) (string, error) {
+	cc, err := c.listenConnConfig()
+	if err != nil {
+		return "", err
+	}
+	return cc.RuntimeParams["application_name"], nil
+}

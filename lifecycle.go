@@ -138,15 +138,22 @@ func (c *Client) Start(ctx context.Context) error {
 	return nil
 }
 
+// listenApplicationName names the LISTEN connection in pg_stat_activity
+// when its configuration names none, as GoodJob names its notifier's.
+const listenApplicationName = "goodjob-listener"
+
 // listenConnConfig is the LISTEN connection's configuration: the pool's,
 // or Config.ListenConnString's when set (New has validated it).
 func (c *Client) listenConnConfig() (*pgx.ConnConfig, error) {
-	if c.cfg.ListenConnString == "" {
-		return c.db.Config().ConnConfig.Copy(), nil
+	cc := c.db.Config().ConnConfig.Copy()
+	if c.cfg.ListenConnString != "" {
+		var err error
+		if cc, err = pgx.ParseConfig(c.cfg.ListenConnString); err != nil {
+			return nil, fmt.Errorf("parse Config.ListenConnString: %w", err)
+		}
 	}
-	cc, err := pgx.ParseConfig(c.cfg.ListenConnString)
-	if err != nil {
-		return nil, fmt.Errorf("parse Config.ListenConnString: %w", err)
+	if cc.RuntimeParams["application_name"] == "" {
+		cc.RuntimeParams["application_name"] = listenApplicationName
 	}
 	return cc, nil
 }

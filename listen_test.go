@@ -65,6 +65,31 @@ func TestNew_ListenConfig(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestClient_ListenApplicationName: the LISTEN connection is named in
+// pg_stat_activity unless its configuration names it already.
+func TestClient_ListenApplicationName(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	cases := []struct {
+		name   string
+		pool   *pgxpool.Pool
+		listen string
+		want   string
+	}{
+		{"Default", db.Pool, "", goodjob.ListenApplicationName},
+		{"Pool", poolWithAppName(t, db.URL, "orders-web"), "", "orders-web"},
+		{"ListenURLNamed", db.Pool, withAppName(t, db.URL, "orders-listen"), "orders-listen"},
+		{"ListenURL", db.Pool, db.URL, goodjob.ListenApplicationName},
+	}
+	for _, tc := range cases {
+		c, err := goodjob.New(tc.pool, goodjob.Config{ListenConnString: tc.listen})
+		require.NoError(t, err, tc.name)
+		got, err := goodjob.ListenApplicationNameOf(c)
+		require.NoError(t, err, tc.name)
+		require.Equal(t, tc.want, got, tc.name)
+	}
+}
+
 // TestClient_DisableListen: with no LISTEN connection a job enqueued by
 // another Client is found by the poll, and no session of the Client's pool
 // ever runs LISTEN.

@@ -202,7 +202,9 @@ var ErrInvalidQueues = errors.New("invalid queue string")
 
 // parseQueues reads GoodJob's queue string: ";" separates pools, ":N" sets
 // a pool's goroutines, "," separates queue names, "*" is every queue, a
-// leading "-" excludes the names and a leading "+" takes them in order.
+// leading "-" excludes the names and a leading "+" takes them in order. As
+// in GoodJob, an empty selector (":3") and a plain list holding "*"
+// ("a,*") mean every queue.
 func parseQueues(s string, maxThreads int) ([]poolSpec, error) {
 	if strings.TrimSpace(s) == "" {
 		s = QueuesDefault
@@ -215,7 +217,7 @@ func parseQueues(s string, maxThreads int) ([]poolSpec, error) {
 		}
 		spec, err := parsePool(part, maxThreads)
 		if err != nil {
-			return nil, fmt.Errorf("%w %q: pool %q: %s", ErrInvalidQueues, s, part, err)
+			return nil, fmt.Errorf("%w %q: pool %q: %w", ErrInvalidQueues, s, part, err)
 		}
 		specs = append(specs, spec)
 	}
@@ -236,17 +238,23 @@ func parsePool(part string, maxThreads int) (poolSpec, error) {
 	if spec.Size < 1 {
 		spec.Size = MaxThreadsDefault
 	}
-	if selector == "*" {
-		return spec, nil
+	if selector == "" {
+		selector = "*"
 	}
+	prefix := ""
 	switch {
 	case strings.HasPrefix(selector, "-"):
-		spec.Exclude, selector = true, selector[1:]
+		spec.Exclude, prefix, selector = true, "-", selector[1:]
 	case strings.HasPrefix(selector, "+"):
-		spec.Ordered, selector = true, selector[1:]
+		spec.Ordered, prefix, selector = true, "+", selector[1:]
 	}
+	all := false
 	for name := range strings.SplitSeq(selector, ",") {
 		name = strings.TrimSpace(name)
+		if name == "*" {
+			all = true
+			continue
+		}
 		if err := validateQueueName(name); err != nil {
 			return spec, err
 		}
@@ -254,7 +262,19 @@ func parsePool(part string, maxThreads int) (poolSpec, error) {
 			spec.Queues = append(spec.Queues, name)
 		}
 	}
-	return spec, nil
+	if !all {
+		return spec, nil
+	}
+	// GoodJob lets "*" win over the prefix: "-a,*" runs a too and "+a,*"
+	// drops the order. Both contradict what the string says, so only a
+	// plain list may hold "*".
+	switch prefix {
+	case "-":
+		return spec, errors.New(`"-" cannot take "*": GoodJob would run every queue, excluding none`)
+	case "+":
+		return spec, errors.New(`"+" cannot take "*": GoodJob would run every queue, in no order`)
+	}
+	return poolSpec{Size: spec.Size}, nil
 }
 
 // validateQueueName accepts the names a queue string can express.
@@ -263,7 +283,7 @@ func validateQueueName(name string) error {
 	case name == "":
 		return errors.New("queue name is empty")
 	case name == "*":
-		return errors.New(`"*" must stand alone`)
+		return errors.New(`"*" is every queue, not a queue name`)
 	case len(name) > MaxQueueNameLength:
 		return fmt.Errorf("queue name is %d bytes, over %d", len(name), MaxQueueNameLength)
 	case strings.ContainsAny(name, ",;:*"):

@@ -29,6 +29,15 @@ func TestParseQueues(t *testing.T) {
 			{Size: 5},
 		}},
 		{"q.v1/x-y_z", []poolSpec{{Size: 5, Queues: []string{"q.v1/x-y_z"}}}},
+		// GoodJob reads an empty selector and a plain list holding "*" as
+		// every queue.
+		{":3", []poolSpec{{Size: 3}}},
+		{" : 2 ", []poolSpec{{Size: 2}}},
+		{"a,*", []poolSpec{{Size: 5}}},
+		{"*,a:4", []poolSpec{{Size: 4}}},
+		{"*,*", []poolSpec{{Size: 5}}},
+		{"a:1;:3", []poolSpec{{Size: 1, Queues: []string{"a"}}, {Size: 3}}},
+		{"- a , b", []poolSpec{{Size: 5, Queues: []string{"a", "b"}, Exclude: true}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -51,8 +60,17 @@ func TestParseQueues_Invalid(t *testing.T) {
 		{"a,,b", "queue name is empty"},
 		{"-", "queue name is empty"},
 		{"+", "queue name is empty"},
-		{"a,*", `"*" must stand alone`},
-		{"-*", `"*" must stand alone`},
+		{"a,,*", "queue name is empty"},
+		{"a,", "queue name is empty"},
+		{"a;", "pool 2 is empty"},
+		{":", "not a positive number"},
+		{"-*", `"-" cannot take "*": GoodJob would run every queue, excluding none`},
+		{"-a,*", `"-" cannot take "*"`},
+		{" - * :2", `"-" cannot take "*"`},
+		{"+*", `"+" cannot take "*": GoodJob would run every queue, in no order`},
+		{"+a,*", `"+" cannot take "*"`},
+		{"a,-*", "contains one of"},
+		{"a*", "contains one of"},
 		{"a b", "white space"},
 		{"--a", "starts with -"},
 		{"+-a", "starts with -"},
@@ -73,7 +91,8 @@ func TestParseQueues_Invalid(t *testing.T) {
 // back to an equivalent string, or returns ErrInvalidQueues; it never
 // panics.
 func FuzzParseQueues(f *testing.F) {
-	for _, s := range []string{"*", "a,b:3;*", "-a", "+a,b:2;c", "a:0", ";", "a b"} {
+	for _, s := range []string{"*", "a,b:3;*", "-a", "+a,b:2;c", "a:0", ";", "a b", ":3",
+		"a,*", "-a,*", "+*"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

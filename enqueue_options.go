@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // EnqueueOption changes how one job is enqueued.
@@ -59,9 +61,39 @@ func At(t time.Time) EnqueueOption {
 	return func(c *enqueueConfig) { c.at, c.wait = t, 0 }
 }
 
-// Labels tags the job; labels are stored in good_jobs.labels.
+// Labels tags the job; labels are stored in good_jobs.labels. Labels add
+// to those of earlier Labels options and of the kind's [DefaultOptions].
+// As in GoodJob, each label is stripped of leading and trailing white
+// space, blank labels are dropped and repeats are stored once, in the order
+// first given; a job left with no labels stores NULL. A label holding a NUL
+// byte or invalid UTF-8, which Postgres text cannot store, is an error.
 func Labels(labels ...string) EnqueueOption {
 	return func(c *enqueueConfig) { c.labels = append(c.labels, labels...) }
+}
+
+// labelSpace is what Ruby's String#strip removes, which GoodJob applies to
+// labels; unlike strings.TrimSpace it leaves Unicode spaces alone.
+const labelSpace = "\x00\t\n\v\f\r "
+
+// normalizeLabels strips, drops blank and de-duplicates labels as GoodJob
+// does before storing them. It returns nil when no label is left.
+func normalizeLabels(labels []string) ([]string, error) {
+	var out []string
+	for _, l := range labels {
+		l = strings.Trim(l, labelSpace)
+		switch {
+		case l == "":
+			continue
+		case strings.IndexByte(l, 0) >= 0:
+			return nil, fmt.Errorf("label %q contains a NUL byte", l)
+		case !utf8.ValidString(l):
+			return nil, fmt.Errorf("label %q is not valid UTF-8", l)
+		}
+		if !contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
 }
 
 // Unique makes the job unique by key among the unfinished jobs of its kind:

@@ -386,5 +386,10 @@ func (c *Client) options(kind string, args Args, opts []EnqueueOption) (enqueueC
 	if err := validateQueueName(ec.queue); err != nil {
 		return ec, err
 	}
+	labels, err := normalizeLabels(ec.labels)
+	if err != nil {
+		return ec, err
+	}
+	ec.labels = labels
 	return ec, ec.deriveUniqueKey(h, args)
 }

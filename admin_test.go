@@ -111,6 +111,38 @@ func TestClient_Stats(t *testing.T) {
 	require.Zero(t, st.Queues[1].OldestQueuedAge)
 }
 
+func TestClient_StatsKinds(t *testing.T) {
+	t.Parallel()
+	db := testdb.New(t)
+	c := newClient(t, db.Pool, goodjob.Config{})
+	jobsInStates(t, c, db.Pool) // OtherJob: one job in each state
+	now := time.Now().UTC()
+	var noop []uuid.UUID
+	for range 3 {
+		row, err := c.Enqueue(t.Context(), noopArgs{})
+		require.NoError(t, err)
+		noop = append(noop, row.ID)
+	}
+	setColumns(t, db.Pool, noop[0], "scheduled_at = $2", now.Add(-time.Hour))
+	setColumns(t, db.Pool, noop[1], "performed_at = $2", now)
+
+	st, err := c.Stats(t.Context())
+	require.NoError(t, err)
+	require.Len(t, st.Kinds, 2, "finished jobs are left out, not counted as zero")
+	require.InDelta(t, time.Hour.Seconds(), st.Kinds[0].OldestQueuedAge.Seconds(), 60)
+	require.Less(t, st.Kinds[1].OldestQueuedAge, time.Minute)
+	st.Kinds[0].OldestQueuedAge, st.Kinds[1].OldestQueuedAge = 0, 0
+	require.Equal(t, []goodjob.KindStats{
+		{Kind: "NoopJob", Queued: 2, Running: 1},
+		{Kind: "OtherJob", Queued: 1, Scheduled: 1, Retried: 1, Running: 1},
+	}, st.Kinds)
+
+	setColumns(t, db.Pool, noop[1], "finished_at = $2", now)
+	st, err = c.Stats(t.Context())
+	require.NoError(t, err)
+	require.EqualValues(t, 0, st.Kinds[0].Running, "a finished job leaves its kind's counts")
+}
+
 func TestClient_JobsPages(t *testing.T) {
 	t.Parallel()
 	db := testdb.New(t)

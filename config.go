@@ -82,6 +82,12 @@ type Config struct {
 	// Default 0: missed ticks are skipped, as in GoodJob.
 	CronGracePeriod time.Duration
 
+	// Timeout cancels the context of every attempt that runs longer, for
+	// each kind without a [Timeout] option of its own. The attempt then
+	// fails with context.DeadlineExceeded and is retried like any other
+	// error. New rejects a negative value. Default 0: no timeout.
+	Timeout time.Duration
+
 	// Retry is the policy of every kind that sets none of its own.
 	// Default: 5 attempts with Polynomial waits.
 	Retry RetryPolicy
@@ -174,6 +180,9 @@ func (cfg Config) validate() error {
 	if cfg.ProcessLease <= cfg.HeartbeatInterval {
 		return fmt.Errorf("goodjob: Config.ProcessLease is %s, want more than HeartbeatInterval %s",
 			cfg.ProcessLease, cfg.HeartbeatInterval)
+	}
+	if cfg.Timeout < 0 {
+		return fmt.Errorf("goodjob: Config.Timeout is %s, want 0 or more", cfg.Timeout)
 	}
 	if err := cfg.Retry.validate(); err != nil {
 		return fmt.Errorf("goodjob: Config.Retry: %w", err)

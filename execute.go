@@ -39,9 +39,9 @@ func (c *Client) execute(workCtx context.Context, j *jobsql.ClaimedJob,
 		return comp
 	}
 	ctx, endTrace := c.startTrace(c.withBatch(withRunningJob(workCtx, c, j.ID), j), j, info)
-	if h.cfg.timeout > 0 {
+	if d := h.cfg.attemptTimeout(c.cfg.Timeout); d > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, h.cfg.timeout)
+		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 		defer c.watchOverrun(ctx, info)()
 	}

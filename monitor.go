@@ -126,6 +126,9 @@ func (c *Client) Overview(ctx context.Context) (*Stats, error) {
 		return nil, fmt.Errorf("goodjob: %w", err)
 	}
 	st := statsFromRows(now, rows)
+	if st.Kinds, err = c.kindStats(ctx, now); err != nil {
+		return nil, err
+	}
 	st.Estimated = true
 	st.FinishedToday += today
 	var others int64

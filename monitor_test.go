@@ -85,6 +85,9 @@ func TestOverview_LargeTableEstimates(t *testing.T) {
 	require.EqualValues(t, 3, st.States[goodjob.JobStateQueued], "exact")
 	require.EqualValues(t, 7, st.States[goodjob.JobStateDiscarded], "exact")
 	require.InEpsilon(t, 119993, st.States[goodjob.JobStateSucceeded], 0.05)
+	require.Len(t, st.Kinds, 1, "the finished Done jobs are left out")
+	require.Equal(t, "NoopJob", st.Kinds[0].Kind)
+	require.EqualValues(t, 3, st.Kinds[0].Queued)
 
 	exact, err := c.Stats(ctx)
 	require.NoError(t, err)

@@ -117,7 +117,7 @@ func newClientRules(opts []WorkerOption) (workerConfig, error) {
 
 // onlyErrorRules reports whether wc holds nothing but error rules and hooks.
 func (wc *workerConfig) onlyErrorRules() bool {
-	return wc.timeout == 0 && wc.retry == nil && wc.middleware == nil &&
+	return !wc.timeoutSet && wc.retry == nil && wc.middleware == nil &&
 		wc.defaults == nil && wc.uniqueBy == nil && wc.concurrency == nil
 }
 

@@ -110,3 +110,101 @@ func TestTimeout_CancelsContextAndReportsOverrun(t *testing.T) {
 	require.NoError(t, waitFor(t, causes, 10*time.Second, "next job runs"))
 	waitFinished(t, db.Pool, next.ID)
 }
+
+// slowArgs is a kind that has a Timeout of its own.
+type slowArgs struct {
+	N int `json:"n"`
+}
+
+func (slowArgs) Kind() string { return "SlowJob" }
+
+func TestConfigTimeout(t *testing.T) {
+	t.Parallel()
+
+	t.Run("CutsOffKindsWithoutTheirOwn", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		db := testdb.New(t)
+		c := newClient(t, db.Pool, goodjob.Config{Queues: "*:2", Timeout: 50 * time.Millisecond,
+			Retry: goodjob.RetryPolicy{Attempts: 2, Wait: goodjob.Fixed(time.Millisecond)}})
+		causes := make(chan error, 10)
+		require.NoError(t, goodjob.Register(c, goodjob.WorkFunc[noopArgs](
+			func(ctx context.Context, j *goodjob.Job[noopArgs]) error {
+				if j.Attempt > 1 {
+					causes <- nil
+					return nil
+				}
+				<-ctx.Done()
+				causes <- ctx.Err()
+				return ctx.Err()
+			})))
+		row, err := c.Enqueue(ctx, noopArgs{})
+		require.NoError(t, err)
+		start(t, c)
+
+		require.ErrorIs(t, waitFor(t, causes, 10*time.Second, "the cut-off attempt"),
+			context.DeadlineExceeded)
+		require.NoError(t, waitFor(t, causes, 10*time.Second, "the retry"))
+		s := waitFinished(t, db.Pool, row.ID)
+		require.Nil(t, s.Error, "the retry succeeded")
+		require.Equal(t, 2, s.Executions)
+		execs := loadExecutions(t, db.Pool, row.ID)
+		require.Len(t, execs, 2)
+		require.Contains(t, execs[0].Error, "context deadline exceeded")
+		require.NotNil(t, execs[0].ErrorEvent)
+		require.Equal(t, goodjob.ErrorEventRetried, goodjob.ErrorEvent(*execs[0].ErrorEvent))
+		require.Empty(t, execs[1].Error)
+	})
+
+	t.Run("KindTimeoutWins", func(t *testing.T) {
+		t.Parallel()
+		ctx := t.Context()
+		db := testdb.New(t)
+		c := newClient(t, db.Pool, goodjob.Config{Queues: "*:2", Timeout: 20 * time.Millisecond})
+		type outcome struct {
+			err         error
+			hasDeadline bool
+		}
+		outcomes := make(chan outcome, 10)
+		// Each kind outlives Config.Timeout many times over before it
+		// returns, unless its context is cancelled first.
+		outlive := func(ctx context.Context) error {
+			_, ok := ctx.Deadline()
+			select {
+			case <-ctx.Done():
+				outcomes <- outcome{ctx.Err(), ok}
+				return ctx.Err()
+			case <-time.After(10 * 20 * time.Millisecond):
+				outcomes <- outcome{nil, ok}
+				return nil
+			}
+		}
+		require.NoError(t, goodjob.Register(c, goodjob.WorkFunc[slowArgs](
+			func(ctx context.Context, _ *goodjob.Job[slowArgs]) error { return outlive(ctx) }),
+			goodjob.Timeout(time.Hour)))
+		require.NoError(t, goodjob.Register(c, goodjob.WorkFunc[otherArgs](
+			func(ctx context.Context, _ *goodjob.Job[otherArgs]) error { return outlive(ctx) }),
+			goodjob.Timeout(0)))
+		slow, err := c.Enqueue(ctx, slowArgs{})
+		require.NoError(t, err)
+		start(t, c)
+		o := waitFor(t, outcomes, 10*time.Second, "the job with its own Timeout")
+		require.NoError(t, o.err, "not cut off at Config.Timeout")
+		require.True(t, o.hasDeadline, "its own Timeout applies")
+		require.Nil(t, waitFinished(t, db.Pool, slow.ID).Error)
+
+		unlimited, err := c.Enqueue(ctx, otherArgs{})
+		require.NoError(t, err)
+		o = waitFor(t, outcomes, 10*time.Second, "the job with Timeout(0)")
+		require.NoError(t, o.err)
+		require.False(t, o.hasDeadline, "Timeout(0) opts out of Config.Timeout")
+		require.Nil(t, waitFinished(t, db.Pool, unlimited.ID).Error)
+	})
+
+	t.Run("NegativeRejected", func(t *testing.T) {
+		t.Parallel()
+		db := testdb.New(t)
+		_, err := goodjob.New(db.Pool, goodjob.Config{Timeout: -time.Second})
+		require.EqualError(t, err, "goodjob: Config.Timeout is -1s, want 0 or more")
+	})
+}

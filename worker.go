@@ -26,7 +26,10 @@ func (f WorkFunc[T]) Work(ctx context.Context, job *Job[T]) error { return f(ctx
 type WorkerOption func(*workerConfig)
 
 type workerConfig struct {
-	timeout    time.Duration
+	timeout time.Duration
+	// timeoutSet records a Timeout option, so that Timeout(0) keeps
+	// Config.Timeout away from the kind.
+	timeoutSet bool
 	retry      *RetryPolicy
 	middleware []Middleware
 	defaults   []EnqueueOption
@@ -41,9 +44,20 @@ type workerConfig struct {
 	concurrency *ConcurrencyConfig
 }
 
-// Timeout cancels the job's context after d.
+// Timeout cancels the context of each of the kind's attempts after d,
+// replacing Config.Timeout for the kind. Timeout(0) runs the kind without a
+// timeout even when Config.Timeout is set. Register rejects a negative d.
 func Timeout(d time.Duration) WorkerOption {
-	return func(c *workerConfig) { c.timeout = d }
+	return func(c *workerConfig) { c.timeout, c.timeoutSet = d, true }
+}
+
+// attemptTimeout is how long one attempt of the kind may run: its own
+// Timeout if it has one, else def (Config.Timeout). Zero means no limit.
+func (wc *workerConfig) attemptTimeout(def time.Duration) time.Duration {
+	if wc.timeoutSet {
+		return wc.timeout
+	}
+	return def
 }
 
 // Retry sets the kind's retry policy, replacing Config.Retry.

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -339,4 +340,30 @@ func TestPages_Batch(t *testing.T) {
 	plain := f.enqueue(mailArgs{To: "c@example.com"})
 	_, body = f.get("/jobs/" + plain.String())
 	require.NotContains(t, body, "<h2>Batch")
+}
+
+// xssKindArgs is a kind whose name would run script if it were not escaped.
+type xssKindArgs struct{}
+
+func (xssKindArgs) Kind() string { return xss }
+
+func TestPages_OverviewByKind(t *testing.T) {
+	t.Parallel()
+	f := setup(t, dashboard.Config{AuthorizeFunc: allowAll})
+	f.enqueue(mailArgs{To: "a"})
+	f.enqueue(mailArgs{To: "b"})
+	f.enqueue(mailArgs{To: "c"}, goodjob.Wait(time.Hour))
+	f.enqueue(xssKindArgs{})
+
+	code, body := f.get("/")
+	require.Equal(t, http.StatusOK, code)
+	require.Contains(t, body, "<h2>By kind</h2>")
+	require.Regexp(t, `<tr data-kind="MailJob">\s*`+
+		`<td><a href="/admin/jobs/jobs\?kind=MailJob">MailJob</a></td>\s*`+
+		`<td>2</td><td>1</td><td>0</td><td>0</td>`, body, "queued, scheduled, running, retried")
+	require.NotContains(t, body, "<script>window.xssRan", "the kind is escaped")
+	require.NotContains(t, body, "<img src=x")
+	require.Regexp(t, `<td><a href="[^"]*">&lt;script&gt;window.xssRan = true&lt;/script&gt;`+
+		`&lt;img src=x onerror=&#34;window.xssRan=true&#34;&gt;</a></td>\s*`+
+		`<td>1</td><td>0</td><td>0</td><td>0</td>`, body)
 }

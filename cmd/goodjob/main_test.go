@@ -174,6 +174,9 @@ func TestCLI_Stats(t *testing.T) {
 	done, err := c.Enqueue(t.Context(), emailArgs{To: "b"}, goodjob.Queue("batch"))
 	require.NoError(t, err)
 	finish(t, db, done.ID, nil, 0)
+	_, err = c.Enqueue(t.Context(), emailArgs{To: "c"}, goodjob.Queue("mail"),
+		goodjob.Wait(time.Hour))
+	require.NoError(t, err)
 
 	r := run(t, env, "stats", "--json")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -184,8 +187,15 @@ func TestCLI_Stats(t *testing.T) {
 			Queue  string           `json:"queue"`
 			States map[string]int64 `json:"states"`
 		} `json:"queues"`
+		Kinds []map[string]any `json:"kinds"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &doc), r.stdout)
+	require.Len(t, doc.Kinds, 1, r.stdout)
+	require.Equal(t, []map[string]any{{
+		"kind": "Email", "queued": 3.0, "scheduled": 1.0, "retried": 0.0, "running": 0.0,
+		"oldest_queued_age_seconds": doc.Kinds[0]["oldest_queued_age_seconds"],
+	}}, doc.Kinds, "the succeeded job is left out")
+	require.Less(t, doc.Kinds[0]["oldest_queued_age_seconds"], 60.0)
 	require.EqualValues(t, 3, doc.States["queued"])
 	require.EqualValues(t, 1, doc.States["succeeded"])
 	require.EqualValues(t, 0, doc.States["running"])
@@ -198,6 +208,8 @@ func TestCLI_Stats(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stdout, "queued")
 	require.Contains(t, r.stdout, "(all)")
+	require.Regexp(t, `\n\s*kind\s+scheduled\s+retried\s+queued\s+running\s+oldest queued\n`+
+		`\s*Email\s+1\s+0\s+3\s+0\s+\d+s\n`, r.stdout)
 }
 
 func TestCLI_Jobs(t *testing.T) {

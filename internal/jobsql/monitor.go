@@ -125,3 +125,39 @@ func EstimateRows(ctx context.Context, db DBTX) (int64, error) {
 	}
 	return int64(n), nil
 }
+
+// KindRow counts one job class's unfinished jobs by state.
+type KindRow struct {
+	Kind                                string
+	Queued, Scheduled, Retried, Running int64
+	// OldestDue is the earliest due time among queued jobs, nil when none
+	// is queued.
+	OldestDue *time.Time
+}
+
+// kindsSQL reads only unfinished rows, which the partial indexes on
+// finished_at IS NULL cover, so its cost follows the backlog and not the
+// millions of finished jobs a table may keep.
+const kindsSQL = `
+SELECT coalesce(job_class, ''),
+	count(*) FILTER (WHERE state = 'queued'),
+	count(*) FILTER (WHERE state = 'scheduled'),
+	count(*) FILTER (WHERE state = 'retried'),
+	count(*) FILTER (WHERE state = 'running'),
+	min(due) FILTER (WHERE state = 'queued')
+FROM (SELECT job_class, ` + dueAt + ` AS due, ` + stateSQL + ` AS state
+	FROM good_jobs WHERE finished_at IS NULL) s
+GROUP BY 1 ORDER BY 1`
+
+// KindStats counts unfinished jobs by job class and state at now.
+func KindStats(ctx context.Context, db DBTX, now time.Time) ([]KindRow, error) {
+	rows, err := db.Query(ctx, kindsSQL, now)
+	if err != nil {
+		return nil, fmt.Errorf("count unfinished jobs by kind: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[KindRow])
+	if err != nil {
+		return nil, fmt.Errorf("count unfinished jobs by kind: %w", err)
+	}
+	return out, nil
+}

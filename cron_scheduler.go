@@ -115,6 +115,9 @@ func (s *cronScheduler) runEntry(ctx context.Context, e *cronEntry) {
 	}
 }
 
+// cronEnqueueTimeout bounds the insert of one cron tick.
+const cronEnqueueTimeout = 10 * time.Second
+
 // tick enqueues e for the tick at unless the entry is disabled.
 func (s *cronScheduler) tick(ctx context.Context, e *cronEntry, at time.Time) {
 	log := s.logger.With(slog.String(keyCronKey, e.key), slog.Time(keyCronAt, at.UTC()))
@@ -129,7 +132,11 @@ func (s *cronScheduler) tick(ctx context.Context, e *cronEntry, at time.Time) {
 		log.Debug("cron entry disabled")
 		return
 	}
-	row, err := s.enqueue(ctx, e, at)
+	// Once begun, the insert is not cut short by Stop: a statement cancelled
+	// after the server committed it would leave a job no counter knows of.
+	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cronEnqueueTimeout)
+	defer cancel()
+	row, err := s.enqueue(ictx, e, at)
 	switch {
 	case errors.Is(err, jobsql.ErrDuplicate):
 		e.stats.duplicates.Add(1)

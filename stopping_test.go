@@ -121,8 +121,10 @@ func TestStopping_OnlyTheStoppingClient(t *testing.T) {
 
 	// Each Client runs one kind, so each job lands on a known Client.
 	stopped := newClient(t, db.Pool, goodjob.Config{})
+	waitingStarted := make(chan struct{}, 1)
 	require.NoError(t, goodjob.Register(stopped, goodjob.WorkFunc[noopArgs](
 		func(ctx context.Context, _ *goodjob.Job[noopArgs]) error {
+			waitingStarted <- struct{}{}
 			<-goodjob.Stopping(ctx)
 			return nil
 		})))
@@ -142,6 +144,9 @@ func TestStopping_OnlyTheStoppingClient(t *testing.T) {
 	start(t, stopped)
 	start(t, running)
 	ch := waitFor(t, channels, 10*time.Second, "the running Client's job")
+	// Stop before the job starts would leave it queued, with no Client
+	// that runs its kind.
+	waitFor(t, waitingStarted, 10*time.Second, "the stopped Client's job")
 
 	require.NoError(t, stopped.Stop(ctx))
 	require.Nil(t, waitFinished(t, db.Pool, waiting.ID).Error)

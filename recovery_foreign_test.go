@@ -119,3 +119,75 @@ func TestRecovery_ForeignProcesses(t *testing.T) {
 		require.Zero(t, s.Executions, "job of live process %d was not interrupted", p.n)
 	}
 }
+
+// TestRecovery_JobAdvisoryLockHeld: a job whose GoodJob advisory lock is
+// held (a Ruby worker under the advisory or hybrid strategy is running it)
+// is not released, even when its locked_by_id names no process or a dead
+// one.
+func TestRecovery_JobAdvisoryLockHeld(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := testdb.New(t)
+	c := newClient(t, db.Pool, goodjob.Config{})
+	ran := make(chan noopArgs, 10)
+	require.NoError(t, goodjob.Register(c, recorder(ran)))
+	lockConn, err := pgx.Connect(ctx, db.URL)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = lockConn.Close(context.Background()) })
+
+	deadRails := uuid.New()
+	_, err = db.Pool.Exec(ctx, `INSERT INTO good_job_processes
+		(id, created_at, updated_at, state) VALUES ($1, (now() AT TIME ZONE 'utc') - interval
+		'1 day', (now() AT TIME ZONE 'utc') - interval '6 minutes', $2)`,
+		deadRails, railsProcessState(t, deadRails))
+	require.NoError(t, err)
+	cases := []struct {
+		n      int
+		owner  uuid.UUID // locked_by_id
+		held   bool      // its 'good_jobs-' || id advisory lock is held
+		freed  bool
+		reason string
+	}{
+		{1, uuid.New(), true, false, "an orphan whose job lock is held"},
+		{2, uuid.New(), false, true, "an orphan"},
+		{3, deadRails, true, false, "a dead process's job whose job lock is held"},
+		{4, deadRails, false, true, "a dead process's job"},
+	}
+	jobs := map[int]uuid.UUID{}
+	for _, tc := range cases {
+		row, err := c.Enqueue(ctx, noopArgs{N: tc.n})
+		require.NoError(t, err)
+		_, err = db.Pool.Exec(ctx, `UPDATE good_jobs SET locked_by_id = $2,
+			locked_at = (now() AT TIME ZONE 'utc') - interval '4 hours',
+			performed_at = (now() AT TIME ZONE 'utc') - interval '4 hours' WHERE id = $1`,
+			row.ID, tc.owner)
+		require.NoError(t, err)
+		if tc.held {
+			_, err = lockConn.Exec(ctx, `SELECT pg_advisory_lock(
+				('x' || left(md5('good_jobs-' || $1::text), 16))::bit(64)::bigint)`, row.ID)
+			require.NoError(t, err)
+		}
+		jobs[tc.n] = row.ID
+	}
+
+	// One statement judges every job: once the freed ones ran, all were.
+	start(t, c)
+	got := map[int]bool{}
+	for range 2 {
+		got[waitFor(t, ran, 10*time.Second, "released job").N] = true
+	}
+	require.Equal(t, map[int]bool{2: true, 4: true}, got)
+	for _, tc := range cases {
+		if tc.freed {
+			continue
+		}
+		s := loadJob(t, db.Pool, jobs[tc.n])
+		require.NotNil(t, s.LockedByID, tc.reason)
+		require.Equal(t, tc.owner, *s.LockedByID, tc.reason)
+		require.Zero(t, s.Executions, "%s was not interrupted", tc.reason)
+	}
+	var rows int
+	require.NoError(t, db.Pool.QueryRow(ctx,
+		"SELECT count(*) FROM good_job_processes WHERE id = $1", deadRails).Scan(&rows))
+	require.Zero(t, rows, "the dead process's row is gone all the same")
+}

@@ -54,22 +54,27 @@ type RecoverResult struct {
 // high half in classid and its low half in objid, with objsubid 1; advisory
 // locks belong to one database, hence the database filter. A lock_type 0
 // row that lost its lock (its Notifier is reconnecting) also gets the 5
-// minutes, which is more patient than GoodJob's own cleanup.
+// minutes, which is more patient than GoodJob's own cleanup. A job whose
+// own GoodJob advisory lock is held (the key of 'good_jobs-' || id, which
+// GoodJob's advisory and hybrid strategies hold while the job runs) is never
+// released, whatever its locked_by_id says. The held CTE reads pg_locks
+// once for the statement.
 //
 // Concurrent sweeps are safe: the DELETE and FOR UPDATE wait on each other's
 // row locks and re-check their conditions, so a job is released once. A
 // completion racing the sweep is fenced the same way: whichever commits
 // first wins, and the other finds locked_by_id changed.
 const recoverSQL = `
-WITH dead AS (
+WITH held AS MATERIALIZED (
+	SELECT (l.classid::bigint << 32) | l.objid::bigint AS key FROM pg_locks l
+	WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+		AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+), dead AS (
 	DELETE FROM good_job_processes p WHERE p.id <> $1 AND CASE
 		WHEN p.state->>'scheduler' = $6 THEN p.updated_at < $2
 		ELSE p.updated_at < $5 AND NOT (coalesce(p.lock_type = 0, false) AND EXISTS (
-			SELECT 1 FROM pg_locks l
-			WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
-				AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-				AND ((l.classid::bigint << 32) | l.objid::bigint) =
-					('x' || left(md5('good_job_processes-' || p.id::text), 16))::bit(64)::bigint))
+			SELECT 1 FROM held WHERE held.key =
+				('x' || left(md5('good_job_processes-' || p.id::text), 16))::bit(64)::bigint))
 		END
 	RETURNING p.id
 ), old AS (
@@ -78,6 +83,8 @@ WITH dead AS (
 		AND (g.locked_by_id IN (SELECT id FROM dead)
 			OR (g.locked_at < $2 AND NOT EXISTS (
 				SELECT 1 FROM good_job_processes p WHERE p.id = g.locked_by_id)))
+		AND NOT EXISTS (SELECT 1 FROM held WHERE held.key =
+			('x' || left(md5('good_jobs-' || g.id::text), 16))::bit(64)::bigint)
 	FOR UPDATE OF g
 ), released AS (
 	UPDATE good_jobs g SET

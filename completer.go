@@ -185,7 +185,9 @@ func (cp *completer) written(batch []jobsql.Completion, n int) {
 		}
 	}
 	if n < len(batch) {
-		cp.logger.Warn("jobs were no longer locked by this process",
+		cp.logger.Warn("jobs were no longer locked by this process, so their "+
+			"outcomes were not written: another process released them after this "+
+			"one missed its heartbeats, or an operator force-discarded them",
 			slog.Int("lost", len(batch)-n), slog.Int("batch", len(batch)))
 	}
 }

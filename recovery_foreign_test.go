@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
 	"github.com/goodjob-go/goodjob"
@@ -81,17 +82,11 @@ func TestRecovery_ForeignProcesses(t *testing.T) {
 			id, p.ago, state, p.lockType)
 		require.NoError(t, err)
 		if p.held {
-			_, err = lockConn.Exec(ctx, `SELECT pg_advisory_lock(
-				('x' || left(md5('good_job_processes-' || $1::text), 16))::bit(64)::bigint)`, id)
-			require.NoError(t, err)
+			holdGoodJobLock(t, lockConn, "good_job_processes", id)
 		}
 		row, err := c.Enqueue(ctx, noopArgs{N: p.n})
 		require.NoError(t, err)
-		_, err = db.Pool.Exec(ctx, `UPDATE good_jobs SET locked_by_id = $2,
-			locked_at = (now() AT TIME ZONE 'utc') - interval '4 hours',
-			performed_at = (now() AT TIME ZONE 'utc') - interval '4 hours' WHERE id = $1`,
-			row.ID, id)
-		require.NoError(t, err)
+		lockedSince4h(t, db.Pool, row.ID, id)
 		ids[p.n], jobs[p.n] = id, row.ID
 	}
 
@@ -157,15 +152,9 @@ func TestRecovery_JobAdvisoryLockHeld(t *testing.T) {
 	for _, tc := range cases {
 		row, err := c.Enqueue(ctx, noopArgs{N: tc.n})
 		require.NoError(t, err)
-		_, err = db.Pool.Exec(ctx, `UPDATE good_jobs SET locked_by_id = $2,
-			locked_at = (now() AT TIME ZONE 'utc') - interval '4 hours',
-			performed_at = (now() AT TIME ZONE 'utc') - interval '4 hours' WHERE id = $1`,
-			row.ID, tc.owner)
-		require.NoError(t, err)
+		lockedSince4h(t, db.Pool, row.ID, tc.owner)
 		if tc.held {
-			_, err = lockConn.Exec(ctx, `SELECT pg_advisory_lock(
-				('x' || left(md5('good_jobs-' || $1::text), 16))::bit(64)::bigint)`, row.ID)
-			require.NoError(t, err)
+			holdGoodJobLock(t, lockConn, "good_jobs", row.ID)
 		}
 		jobs[tc.n] = row.ID
 	}
@@ -190,4 +179,23 @@ func TestRecovery_JobAdvisoryLockHeld(t *testing.T) {
 	require.NoError(t, db.Pool.QueryRow(ctx,
 		"SELECT count(*) FROM good_job_processes WHERE id = $1", deadRails).Scan(&rows))
 	require.Zero(t, rows, "the dead process's row is gone all the same")
+}
+
+// lockedSince4h marks job as claimed by owner and started four hours ago.
+func lockedSince4h(t testing.TB, pool *pgxpool.Pool, job, owner uuid.UUID) {
+	t.Helper()
+	_, err := pool.Exec(context.Background(), `UPDATE good_jobs SET locked_by_id = $2,
+		locked_at = (now() AT TIME ZONE 'utc') - interval '4 hours',
+		performed_at = (now() AT TIME ZONE 'utc') - interval '4 hours' WHERE id = $1`,
+		job, owner)
+	require.NoError(t, err)
+}
+
+// holdGoodJobLock takes, on conn, the session advisory lock GoodJob keys
+// from table || '-' || id: the first 16 hex digits of its md5.
+func holdGoodJobLock(t testing.TB, conn *pgx.Conn, table string, id uuid.UUID) {
+	t.Helper()
+	_, err := conn.Exec(context.Background(), `SELECT pg_advisory_lock(
+		('x' || left(md5($1 || '-' || $2::text), 16))::bit(64)::bigint)`, table, id)
+	require.NoError(t, err)
 }

@@ -35,6 +35,9 @@ type JobFilter struct {
 	// BatchID keeps the jobs of this batch (batch_id); its callback jobs
 	// are not among them. uuid.Nil: jobs of any batch or none.
 	BatchID uuid.UUID
+	// CronKey keeps the jobs that the cron entry of this key enqueued
+	// (cron_key), as GoodJob's cron page lists them.
+	CronKey string
 
 	// Limit is the page size of Jobs: default JobsLimitDefault, at most
 	// JobsLimitMax. For a bulk change it caps how many jobs change; 0
@@ -48,7 +51,8 @@ type JobFilter struct {
 // isEmpty reports whether f selects every job.
 func (f JobFilter) isEmpty() bool {
 	return len(f.States) == 0 && f.Queue == "" && f.Kind == "" && f.Label == "" &&
-		f.Search == "" && f.FinishedBefore.IsZero() && f.BatchID == uuid.Nil
+		f.Search == "" && f.FinishedBefore.IsZero() && f.BatchID == uuid.Nil &&
+		f.CronKey == ""
 }
 
 // sql turns f into the statements' filter, validating its states.
@@ -59,7 +63,7 @@ func (f JobFilter) sql(now time.Time) (jobsql.Filter, error) {
 	}
 	out := jobsql.Filter{
 		Now: now, Queue: f.Queue, Kind: f.Kind, Label: f.Label, Search: f.Search,
-		BatchID: f.BatchID,
+		BatchID: f.BatchID, CronKey: f.CronKey,
 	}
 	if !f.FinishedBefore.IsZero() {
 		out.FinishedBefore = f.FinishedBefore.UTC()

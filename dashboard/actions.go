@@ -133,7 +133,8 @@ func (h *handler) bulkAction(r *http.Request) (string, string, error) {
 	}
 	f.After = ""
 	back := "/jobs" + string(query("state", r.PostFormValue("state"), "queue", f.Queue,
-		"kind", f.Kind, "label", f.Label, "q", f.Search, "batch", r.PostFormValue("batch")))
+		"kind", f.Kind, "label", f.Label, "q", f.Search, "batch", r.PostFormValue("batch"),
+		"cron", f.CronKey))
 	if r.PostFormValue("scope") != "all" {
 		ids := make([]uuid.UUID, 0, len(r.PostForm["id"]))
 		for _, s := range r.PostForm["id"] {

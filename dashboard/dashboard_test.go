@@ -300,6 +300,17 @@ func TestCron(t *testing.T) {
 	require.NoError(t, f.db.Pool.QueryRow(ctx, "SELECT cron_key FROM good_jobs").Scan(&cronKey))
 	require.Equal(t, "digest/daily", cronKey)
 
+	// Each entry links to the jobs it enqueued.
+	_, body = f.get("/cron")
+	require.Contains(t, body, `href="/admin/jobs/jobs?cron=digest%2Fdaily"`)
+	plain := f.enqueue(mailArgs{To: "not cron"})
+	code, body = f.get("/jobs?cron=digest%2Fdaily")
+	require.Equal(t, http.StatusOK, code, body)
+	require.Contains(t, body, "cron entry <code>digest/daily</code>")
+	require.Contains(t, body, `<input type="hidden" name="cron" value="digest/daily">`)
+	require.Contains(t, body, "Apply to all 1 matching")
+	require.NotContains(t, body, plain.String())
+
 	resp = f.post("/cron/digest%2Fdaily/disable", url.Values{})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
 	entries, err := f.client.CronEntries(ctx)

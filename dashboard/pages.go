@@ -65,7 +65,7 @@ type jobsData struct {
 func filterFrom(get func(string) string) (goodjob.JobFilter, error) {
 	f := goodjob.JobFilter{
 		Queue: get("queue"), Kind: get("kind"), Label: get("label"), Search: get("q"),
-		After: get("after"),
+		CronKey: get("cron"), After: get("after"),
 	}
 	if s := get("batch"); s != "" {
 		id, err := uuid.Parse(s)

@@ -37,6 +37,13 @@ func TestCLI_CronList(t *testing.T) {
 	require.Regexp(t, `^hourly\s+-\s+0\s+disabled$`, lines[1])
 	require.Regexp(t, `^nightly\s+\d{4}-\S+\s+1\s+default$`, lines[2])
 
+	r = run(t, env, "jobs", "list", "--cron", "nightly", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, 1, strings.Count(r.stdout, `"kind": "Email"`), r.stdout)
+	r = run(t, env, "jobs", "list", "--cron", "hourly", "--json")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NotContains(t, r.stdout, `"kind"`, "hourly never ran")
+
 	r = run(t, env, "cron", "list", "--json")
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stdout, `"Key": "nightly"`)

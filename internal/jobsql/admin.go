@@ -72,6 +72,7 @@ type Filter struct {
 	Search         string // substring of the args or the error, any case
 	FinishedBefore time.Time
 	BatchID        uuid.UUID // jobs of this batch, its callbacks left out; uuid.Nil: any
+	CronKey        string    // jobs a cron entry enqueued, retries included
 }
 
 // query collects a statement's arguments; $1 is always Now.
@@ -118,6 +119,9 @@ func (f Filter) where(q *query) string {
 	}
 	if f.BatchID != uuid.Nil {
 		conds = append(conds, "batch_id = "+q.arg(f.BatchID)+"::uuid")
+	}
+	if f.CronKey != "" {
+		conds = append(conds, "cron_key = "+q.arg(f.CronKey))
 	}
 	return strings.Join(conds, " AND ")
 }

@@ -37,6 +37,7 @@ func init() {
 type jobsOpts struct {
 	url                                *string
 	states, queue, kind, label, search *string
+	cron                               *string
 	limit                              *int
 	after, at                          *string
 	in                                 *time.Duration
@@ -51,6 +52,7 @@ func jobsFlags(fs *envflag.Set, env *Env) func(context.Context, []string) error 
 		kind:   fs.String("kind", "", "", "only jobs of this kind (job_class)"),
 		label:  fs.String("label", "", "", "only jobs with this label"),
 		search: fs.String("search", "", "", "only jobs whose args or error contain this text"),
+		cron:   fs.String("cron", "", "", "only jobs the cron entry of this key enqueued"),
 		limit: fs.Int("limit", "", 0,
 			"list: page size (default 50); changes: change at most this many"),
 		after: fs.String("after", "", "", "list: the cursor printed after the previous page"),
@@ -94,7 +96,7 @@ func statesList() string {
 func (o jobsOpts) filter() (goodjob.JobFilter, error) {
 	f := goodjob.JobFilter{
 		Queue: *o.queue, Kind: *o.kind, Label: *o.label, Search: *o.search,
-		Limit: *o.limit, After: *o.after,
+		CronKey: *o.cron, Limit: *o.limit, After: *o.after,
 	}
 	if *o.limit < 0 {
 		return f, usagef("--limit is %d, want 0 or more", *o.limit)

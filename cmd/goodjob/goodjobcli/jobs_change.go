@@ -100,7 +100,8 @@ func changeJobs(ctx context.Context, client *goodjob.Client, name string, o jobs
 		fmt.Fprintf(env.Stdout, "%s %d jobs\n", act.done, n)
 		return nil
 	}
-	if f.States != nil || f.Queue != "" || f.Kind != "" || f.Label != "" || f.Search != "" {
+	if f.States != nil || f.Queue != "" || f.Kind != "" || f.Label != "" || f.Search != "" ||
+		f.CronKey != "" {
 		return usagef("give job ids or filter flags, not both")
 	}
 	ids := make([]uuid.UUID, len(args))

@@ -23,12 +23,20 @@ type Process struct {
 	// State is the process row's JSON state, as the process wrote it; GoodJob
 	// for Rails processes write their own fields.
 	State json.RawMessage
+	// Alive is false for a process the next recovery sweep will reap: one
+	// of this library's whose heartbeat is older than Config.ProcessLease,
+	// or a GoodJob for Rails one judged by GoodJob's own rules (see
+	// README's crash recovery section).
+	Alive bool
 }
 
 // Processes lists the processes registered in good_job_processes, newest
 // first, including those of GoodJob for Rails sharing the database.
 func (c *Client) Processes(ctx context.Context) ([]Process, error) {
-	rows, err := jobsql.ListProcesses(ctx, c.db)
+	now := c.now().UTC()
+	rows, err := jobsql.ListProcesses(ctx, c.db, jobsql.RecoverParams{
+		StaleBefore: now.Add(-c.cfg.ProcessLease), Scheduler: processScheduler,
+		ForeignStaleBefore: now.Add(-foreignProcessExpiry)})
 	if err != nil {
 		return nil, fmt.Errorf("goodjob: %w", err)
 	}
@@ -45,7 +53,7 @@ func (c *Client) Processes(ctx context.Context) ([]Process, error) {
 		_ = json.Unmarshal(r.State, &s)
 		out[i] = Process{
 			ID: r.ID, Hostname: s.Hostname, PID: s.PID, Queues: s.Queues, Threads: s.Threads,
-			StartedAt: r.CreatedAt, HeartbeatAt: r.UpdatedAt, State: r.State,
+			StartedAt: r.CreatedAt, HeartbeatAt: r.UpdatedAt, State: r.State, Alive: !r.Gone,
 		}
 	}
 	return out, nil

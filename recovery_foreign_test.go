@@ -199,3 +199,55 @@ func holdGoodJobLock(t testing.TB, conn *pgx.Conn, table string, id uuid.UUID) {
 		('x' || left(md5($1 || '-' || $2::text), 16))::bit(64)::bigint)`, table, id)
 	require.NoError(t, err)
 }
+
+// TestClient_ProcessesAlive: Processes judges each row by the rules of the
+// recovery sweep, and the dashboard says which rows the sweep will reap.
+func TestClient_ProcessesAlive(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	db := testdb.New(t)
+	c := newClient(t, db.Pool, goodjob.Config{}) // never started: nothing sweeps
+	lockConn, err := pgx.Connect(ctx, db.URL)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = lockConn.Close(context.Background()) })
+
+	advisory := int16(0)
+	rows := []struct {
+		ago      string
+		ours     bool
+		lockType *int16
+		held     bool
+		alive    bool
+	}{
+		{ago: "5 seconds", ours: true, alive: true},
+		{ago: "60 seconds", ours: true},
+		{ago: "60 seconds", alive: true},
+		{ago: "6 minutes"},
+		{ago: "3 hours", lockType: &advisory, held: true, alive: true},
+	}
+	want := map[uuid.UUID]bool{}
+	for _, r := range rows {
+		id := uuid.New()
+		state := railsProcessState(t, id)
+		if r.ours {
+			state = []byte(`{"scheduler": "goodjob-go", "hostname": "go-1"}`)
+		}
+		_, err := db.Pool.Exec(ctx, `INSERT INTO good_job_processes
+			(id, created_at, updated_at, state, lock_type)
+			VALUES ($1, (now() AT TIME ZONE 'utc') - interval '1 day',
+				(now() AT TIME ZONE 'utc') - $2::interval, $3, $4)`,
+			id, r.ago, state, r.lockType)
+		require.NoError(t, err)
+		if r.held {
+			holdGoodJobLock(t, lockConn, "good_job_processes", id)
+		}
+		want[id] = r.alive
+	}
+	ps, err := c.Processes(ctx)
+	require.NoError(t, err)
+	got := map[uuid.UUID]bool{}
+	for _, p := range ps {
+		got[p.ID] = p.Alive
+	}
+	require.Equal(t, want, got)
+}

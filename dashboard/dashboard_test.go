@@ -186,6 +186,13 @@ func TestPages(t *testing.T) {
 	code, body = f.get("/processes")
 	require.Equal(t, http.StatusOK, code)
 	require.Contains(t, body, "No process is running")
+	stale := uuid.New()
+	_, err := f.db.Pool.Exec(context.Background(), `INSERT INTO good_job_processes
+		(id, created_at, updated_at, state) VALUES ($1, now() AT TIME ZONE 'utc',
+		(now() AT TIME ZONE 'utc') - interval '1 hour', '{"scheduler": "goodjob-go"}')`, stale)
+	require.NoError(t, err)
+	_, body = f.get("/processes")
+	require.Regexp(t, `data-id="`+stale.String()+`"(?s:.)*?<td class="status"><span class="error">gone`, body)
 
 	code, _ = f.get("/static/app.css")
 	require.Equal(t, http.StatusOK, code)

@@ -15,13 +15,19 @@ type ProcessRow struct {
 	CreatedAt time.Time
 	UpdatedAt time.Time
 	State     []byte
+	// Gone reports that the next recovery sweep would reap the process, by
+	// the rules of RecoverParams.
+	Gone bool
 }
 
 // ListProcesses returns every registered process, most recently started
-// first.
-func ListProcesses(ctx context.Context, db DBTX) ([]ProcessRow, error) {
-	rows, err := db.Query(ctx, `SELECT id, created_at, updated_at, coalesce(state, '{}')
-		FROM good_job_processes ORDER BY created_at DESC, id`)
+// first, judged by p's StaleBefore, ForeignStaleBefore and Scheduler.
+func ListProcesses(ctx context.Context, db DBTX, p RecoverParams) ([]ProcessRow, error) {
+	rows, err := db.Query(ctx, `WITH `+heldLocksCTE+`
+		SELECT p.id, p.created_at, p.updated_at, coalesce(p.state, '{}'),
+			coalesce(`+processGone("$1", "$2", "$3")+`, false)
+		FROM good_job_processes p ORDER BY p.created_at DESC, p.id`,
+		p.StaleBefore, p.ForeignStaleBefore, p.Scheduler)
 	if err != nil {
 		return nil, fmt.Errorf("list processes: %w", err)
 	}

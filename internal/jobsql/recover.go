@@ -64,18 +64,9 @@ type RecoverResult struct {
 // row locks and re-check their conditions, so a job is released once. A
 // completion racing the sweep is fenced the same way: whichever commits
 // first wins, and the other finds locked_by_id changed.
-const recoverSQL = `
-WITH held AS MATERIALIZED (
-	SELECT (l.classid::bigint << 32) | l.objid::bigint AS key FROM pg_locks l
-	WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
-		AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-), dead AS (
-	DELETE FROM good_job_processes p WHERE p.id <> $1 AND CASE
-		WHEN p.state->>'scheduler' = $6 THEN p.updated_at < $2
-		ELSE p.updated_at < $5 AND NOT (coalesce(p.lock_type = 0, false) AND EXISTS (
-			SELECT 1 FROM held WHERE held.key =
-				('x' || left(md5('good_job_processes-' || p.id::text), 16))::bit(64)::bigint))
-		END
+var recoverSQL = `
+WITH ` + heldLocksCTE + `, dead AS (
+	DELETE FROM good_job_processes p WHERE p.id <> $1 AND ` + processGone("$2", "$5", "$6") + `
 	RETURNING p.id
 ), old AS (
 	SELECT g.id, g.locked_by_id, g.performed_at FROM good_jobs g
@@ -112,6 +103,28 @@ WITH held AS MATERIALIZED (
 )
 SELECT (SELECT count(*) FROM dead), (SELECT count(*) FROM recorded),
 	(SELECT count(*) FROM woken)`
+
+// heldLocksCTE names held: the keys of the session advisory locks granted
+// in this database, read from pg_locks once per statement. pg_locks shows a
+// bigint key as its high half in classid and its low half in objid, with
+// objsubid 1.
+const heldLocksCTE = `held AS MATERIALIZED (
+	SELECT (l.classid::bigint << 32) | l.objid::bigint AS key FROM pg_locks l
+	WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted
+		AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+)`
+
+// processGone is the predicate, on good_job_processes p and the held CTE,
+// of a process row that counts as gone (see recoverSQL). Its arguments are
+// the placeholders of StaleBefore, ForeignStaleBefore and Scheduler.
+func processGone(staleBefore, foreignStaleBefore, scheduler string) string {
+	return `CASE
+		WHEN p.state->>'scheduler' = ` + scheduler + ` THEN p.updated_at < ` + staleBefore + `
+		ELSE p.updated_at < ` + foreignStaleBefore + ` AND NOT (coalesce(p.lock_type = 0, false)
+			AND EXISTS (SELECT 1 FROM held WHERE held.key =
+				('x' || left(md5('good_job_processes-' || p.id::text), 16))::bit(64)::bigint))
+		END`
+}
 
 // Recover releases the jobs of processes that count as dead under
 // recoverSQL's rules and deletes their rows.

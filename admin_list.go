@@ -35,6 +35,9 @@ type JobFilter struct {
 	// BatchID keeps the jobs of this batch (batch_id); its callback jobs
 	// are not among them. uuid.Nil: jobs of any batch or none.
 	BatchID uuid.UUID
+	// CallbacksOf keeps the callback jobs of this batch (batch_callback_id):
+	// its finish, success and discard callbacks. uuid.Nil: any.
+	CallbacksOf uuid.UUID
 	// CronKey keeps the jobs that the cron entry of this key enqueued
 	// (cron_key), as GoodJob's cron page lists them.
 	CronKey string
@@ -52,7 +55,7 @@ type JobFilter struct {
 func (f JobFilter) isEmpty() bool {
 	return len(f.States) == 0 && f.Queue == "" && f.Kind == "" && f.Label == "" &&
 		f.Search == "" && f.FinishedBefore.IsZero() && f.BatchID == uuid.Nil &&
-		f.CronKey == ""
+		f.CronKey == "" && f.CallbacksOf == uuid.Nil
 }
 
 // sql turns f into the statements' filter, validating its states.
@@ -63,7 +66,7 @@ func (f JobFilter) sql(now time.Time) (jobsql.Filter, error) {
 	}
 	out := jobsql.Filter{
 		Now: now, Queue: f.Queue, Kind: f.Kind, Label: f.Label, Search: f.Search,
-		BatchID: f.BatchID, CronKey: f.CronKey,
+		BatchID: f.BatchID, CronKey: f.CronKey, CallbacksOf: f.CallbacksOf,
 	}
 	if !f.FinishedBefore.IsZero() {
 		out.FinishedBefore = f.FinishedBefore.UTC()

@@ -182,6 +182,15 @@ func TestClient_JobsBatchID(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 3, n)
 
+	// CallbacksOf lists the callback instead, and nothing else.
+	cbs, err := c.Jobs(ctx, goodjob.JobFilter{CallbacksOf: b.ID})
+	require.NoError(t, err)
+	require.Len(t, cbs.Jobs, 1)
+	require.Equal(t, "BatchDiscarded", cbs.Jobs[0].Kind)
+	none, err := c.Jobs(ctx, goodjob.JobFilter{CallbacksOf: other.ID})
+	require.NoError(t, err)
+	require.Empty(t, none.Jobs)
+
 	// A bulk change takes BatchID as its filter and touches that batch only.
 	changed, err := c.DiscardJobs(ctx, f)
 	require.NoError(t, err)

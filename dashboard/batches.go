@@ -41,10 +41,12 @@ func (h *handler) batches(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, "batches", "Batches", d)
 }
 
-// batchData is the batch page: the batch and the first of its jobs.
+// batchData is the batch page: the batch, the first of its jobs and its
+// callback jobs.
 type batchData struct {
 	*goodjob.BatchStatus
-	Listed *goodjob.JobPage
+	Listed    *goodjob.JobPage
+	Callbacks *goodjob.JobPage
 }
 
 func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
@@ -65,6 +67,10 @@ func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
 	d := batchData{BatchStatus: b}
 	d.Listed, err = h.client.Jobs(r.Context(),
 		goodjob.JobFilter{BatchID: id, Limit: batchJobsShown})
+	if err == nil {
+		d.Callbacks, err = h.client.Jobs(r.Context(),
+			goodjob.JobFilter{CallbacksOf: id, Limit: batchJobsShown})
+	}
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -99,6 +99,7 @@ func TestPages_BatchPage(t *testing.T) {
 	require.NotContains(t, body, "<b>bold")
 	require.Contains(t, body, "3 jobs: 1 pending, 1 succeeded, 1 discarded")
 	require.Contains(t, body, "<dt>On finish</dt><dd>MailJob</dd>")
+	require.NotContains(t, body, `<table class="jobs callbacks">`, "not sealed: no callback")
 	require.Contains(t, body, `href="/admin/jobs/jobs?batch=`+id+`"`)
 	for _, j := range f.jobs {
 		require.Contains(t, body, `href="/admin/jobs/jobs/`+j.String()+`"`)
@@ -108,6 +109,20 @@ func TestPages_BatchPage(t *testing.T) {
 	code, body = f.get("/batches/" + f.empty.ID.String())
 	require.Equal(t, http.StatusOK, code, body)
 	require.Contains(t, body, "No jobs in this batch.")
+
+	// A finished batch lists its callback job.
+	ctx := t.Context()
+	done, err := f.client.NewBatch(ctx, goodjob.BatchParams{OnFinish: mailArgs{}})
+	require.NoError(t, err)
+	_, err = done.Enqueue(ctx, mailArgs{To: "last@example.com"})
+	require.NoError(t, err)
+	require.NoError(t, done.Seal(ctx))
+	goodjobtest.Drain(ctx, t, f.client)
+	var cb string
+	require.NoError(t, f.db.Pool.QueryRow(ctx,
+		"SELECT id::text FROM good_jobs WHERE batch_callback_id = $1", done.ID).Scan(&cb))
+	_, body = f.get("/batches/" + done.ID.String())
+	require.Regexp(t, `class="jobs callbacks">(?s:.)*href="/admin/jobs/jobs/`+cb+`"`, body)
 
 	code, _ = f.get("/batches/not-a-batch")
 	require.Equal(t, http.StatusNotFound, code)

@@ -73,6 +73,7 @@ type Filter struct {
 	FinishedBefore time.Time
 	BatchID        uuid.UUID // jobs of this batch, its callbacks left out; uuid.Nil: any
 	CronKey        string    // jobs a cron entry enqueued, retries included
+	CallbacksOf    uuid.UUID // the callback jobs of this batch; uuid.Nil: any
 }
 
 // query collects a statement's arguments; $1 is always Now.
@@ -119,6 +120,9 @@ func (f Filter) where(q *query) string {
 	}
 	if f.BatchID != uuid.Nil {
 		conds = append(conds, "batch_id = "+q.arg(f.BatchID)+"::uuid")
+	}
+	if f.CallbacksOf != uuid.Nil {
+		conds = append(conds, "batch_callback_id = "+q.arg(f.CallbacksOf)+"::uuid")
 	}
 	if f.CronKey != "" {
 		conds = append(conds, "cron_key = "+q.arg(f.CronKey))

@@ -231,10 +231,7 @@ func TestClient_BulkDiscardRacesWorkers(t *testing.T) {
 			done <- struct{}{}
 			return nil
 		})))
-	params := make([]goodjob.EnqueueParams, 300)
-	for i := range params {
-		params[i] = goodjob.EnqueueParams{Args: noopArgs{N: i}}
-	}
+	params := noopParams(300)
 	_, err := c.EnqueueMany(t.Context(), params)
 	require.NoError(t, err)
 

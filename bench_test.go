@@ -34,10 +34,7 @@ func BenchmarkEnqueue(b *testing.B) {
 func BenchmarkEnqueueMany(b *testing.B) {
 	db := testdb.New(b)
 	c := newClient(b, db.Pool, goodjob.Config{})
-	params := make([]goodjob.EnqueueParams, 1000)
-	for i := range params {
-		params[i] = goodjob.EnqueueParams{Args: noopArgs{N: i}}
-	}
+	params := noopParams(1000)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := c.EnqueueMany(context.Background(), params); err != nil {

@@ -129,10 +129,7 @@ func TestConcurrency_PerformLimit(t *testing.T) {
 	producer := newClient(t, db.Pool, goodjob.Config{})
 	require.NoError(t, goodjob.Register(producer, noopWorker,
 		goodjob.Concurrency(cc)))
-	params := make([]goodjob.EnqueueParams, jobs)
-	for i := range params {
-		params[i] = goodjob.EnqueueParams{Args: noopArgs{N: i}}
-	}
+	params := noopParams(jobs)
 	_, err := producer.EnqueueMany(ctx, params)
 	require.NoError(t, err)
 
@@ -482,10 +479,7 @@ func TestConcurrency_PerformThrottle(t *testing.T) {
 	producer := newClient(t, db.Pool, goodjob.Config{})
 	require.NoError(t, goodjob.Register(producer, noopWorker,
 		goodjob.Concurrency(cc)))
-	params := make([]goodjob.EnqueueParams, jobs)
-	for i := range params {
-		params[i] = goodjob.EnqueueParams{Args: noopArgs{N: i}}
-	}
+	params := noopParams(jobs)
 	_, err := producer.EnqueueMany(ctx, params)
 	require.NoError(t, err)
 

@@ -123,3 +123,12 @@ func poolWithTimeZone(t testing.TB, url, tz string) *pgxpool.Pool {
 	require.Equal(t, tz, got)
 	return pool
 }
+
+// noopParams returns n no-op jobs for EnqueueMany, numbered from 0.
+func noopParams(n int) []goodjob.EnqueueParams {
+	params := make([]goodjob.EnqueueParams, n)
+	for i := range params {
+		params[i] = goodjob.EnqueueParams{Args: noopArgs{N: i}}
+	}
+	return params
+}

@@ -293,10 +293,7 @@ func TestWork_ExactlyOnce(t *testing.T) {
 		return nil
 	})
 	producer := newClient(t, db.Pool, goodjob.Config{})
-	params := make([]goodjob.EnqueueParams, total)
-	for i := range params {
-		params[i] = goodjob.EnqueueParams{Args: noopArgs{N: i}}
-	}
+	params := noopParams(total)
 	_, err := producer.EnqueueMany(ctx, params)
 	require.NoError(t, err)
 

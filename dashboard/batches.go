@@ -4,8 +4,6 @@ import (
 	"errors"
 	"net/http"
 
-	"github.com/google/uuid"
-
 	"github.com/goodjob-go/goodjob"
 )
 
@@ -50,21 +48,12 @@ type batchData struct {
 }
 
 func (h *handler) batch(w http.ResponseWriter, r *http.Request) {
-	id, err := uuid.Parse(r.PathValue("id"))
-	if err != nil {
-		http.Error(w, "not a batch id", http.StatusNotFound)
-		return
-	}
-	b, err := h.client.BatchStatus(r.Context(), id)
-	if errors.Is(err, goodjob.ErrBatchNotFound) {
-		http.Error(w, "no such batch", http.StatusNotFound)
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
+	id, b, ok := lookup(h, w, r, "batch", goodjob.ErrBatchNotFound, h.client.BatchStatus)
+	if !ok {
 		return
 	}
 	d := batchData{BatchStatus: b}
+	var err error
 	d.Listed, err = h.client.Jobs(r.Context(),
 		goodjob.JobFilter{BatchID: id, Limit: batchJobsShown})
 	if err == nil {

@@ -119,22 +119,37 @@ func (h *handler) countJobs(r *http.Request, f goodjob.JobFilter) (int64, error)
 	return n, err
 }
 
-func (h *handler) job(w http.ResponseWriter, r *http.Request) {
+// lookup reads the {id} of a page's path and fetches what it names with
+// get. For a malformed id, or one get reports as notFound, it answers 404
+// saying there is no such what; for any other error, 500. It reports
+// whether the page may go on with the record.
+func lookup[T any](h *handler, w http.ResponseWriter, r *http.Request, what string,
+	notFound error, get func(context.Context, uuid.UUID) (T, error)) (uuid.UUID, T, bool) {
+	var zero T
 	id, err := uuid.Parse(r.PathValue("id"))
 	if err != nil {
-		http.Error(w, "not a job id", http.StatusNotFound)
-		return
+		http.Error(w, "not a "+what+" id", http.StatusNotFound)
+		return id, zero, false
 	}
-	job, err := h.client.Job(r.Context(), id)
-	if errors.Is(err, goodjob.ErrJobNotFound) {
-		http.Error(w, "no such job", http.StatusNotFound)
-		return
+	rec, err := get(r.Context(), id)
+	if errors.Is(err, notFound) {
+		http.Error(w, "no such "+what, http.StatusNotFound)
+		return id, zero, false
 	}
 	if err != nil {
 		h.fail(w, r, err)
+		return id, zero, false
+	}
+	return id, rec, true
+}
+
+func (h *handler) job(w http.ResponseWriter, r *http.Request) {
+	_, job, ok := lookup(h, w, r, "job", goodjob.ErrJobNotFound, h.client.Job)
+	if !ok {
 		return
 	}
 	d := jobData{JobRecord: job}
+	var err error
 	if d.Batch, err = h.batchOf(r, job); err != nil {
 		h.fail(w, r, err)
 		return

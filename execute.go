@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/goodjob-go/goodjob/internal/jobsql"
 )
 
@@ -57,30 +59,27 @@ func newJobInfo(j *jobsql.ClaimedJob, attempt int) *JobInfo {
 		ID: j.ID, Kind: j.Kind, Queue: j.Queue, Attempt: attempt, Args: j.Args,
 		Labels: j.Labels, ScheduledAt: j.ScheduledAt,
 	}
-	if j.BatchID != nil {
-		info.BatchID = *j.BatchID
-	}
-	if j.Priority != nil {
-		info.Priority = int(*j.Priority)
-	}
-	info.CronKey, info.CronAt = cronOf(j)
+	info.Priority, info.BatchID, info.CronKey, info.CronAt = nullableFields(j)
 	return info
 }
 
-// cronOf returns the job's cron key and tick, "" and zero when cron did
-// not enqueue it.
-func cronOf(j *jobsql.ClaimedJob) (string, time.Time) {
-	var (
-		key string
-		at  time.Time
-	)
+// nullableFields returns the claimed row's nullable columns as Job and
+// JobInfo hold them: zero values for NULL, the cron tick in UTC.
+func nullableFields(j *jobsql.ClaimedJob) (priority int, batch uuid.UUID, cronKey string,
+	cronAt time.Time) {
+	if j.Priority != nil {
+		priority = int(*j.Priority)
+	}
+	if j.BatchID != nil {
+		batch = *j.BatchID
+	}
 	if j.CronKey != nil {
-		key = *j.CronKey
+		cronKey = *j.CronKey
 	}
 	if j.CronAt != nil {
-		at = j.CronAt.UTC()
+		cronAt = j.CronAt.UTC()
 	}
-	return key, at
+	return priority, batch, cronKey, cronAt
 }
 
 // invoke calls the worker inside the middleware chain and turns a panic

@@ -260,14 +260,9 @@ func (c *Client) copyMany(ctx context.Context, db jobsql.DBTX,
 // manyPayloads returns one wake-up per queue of ps, at the queue's
 // earliest job, with the number of its jobs.
 func manyPayloads(ps []jobsql.InsertParams) []string {
-	byQueue := make(map[string]pendingWake)
+	byQueue := make(queueWakes)
 	for _, p := range ps {
-		w, ok := byQueue[p.Queue]
-		if !ok || p.ScheduledAt.Before(w.at) {
-			w.at = p.ScheduledAt
-		}
-		w.count++
-		byQueue[p.Queue] = w
+		byQueue.add(p.Queue, p.ScheduledAt, 1)
 	}
 	out := make([]string, 0, len(byQueue))
 	for q, w := range byQueue {
@@ -281,17 +276,11 @@ func manyPayloads(ps []jobsql.InsertParams) []string {
 // for the rows written: every row when wrote is nil. With quiet, it also
 // hands the queues' wake-ups to the wake sender.
 func (c *Client) wakeRows(rows []*JobRow, wrote []bool, quiet bool) {
-	byQueue := make(map[string]pendingWake)
+	byQueue := make(queueWakes)
 	for i, r := range rows {
-		if wrote != nil && !wrote[i] {
-			continue
+		if wrote == nil || wrote[i] {
+			byQueue.add(r.Queue, r.ScheduledAt, 1)
 		}
-		w, ok := byQueue[r.Queue]
-		if !ok || r.ScheduledAt.Before(w.at) {
-			w.at = r.ScheduledAt
-		}
-		w.count++
-		byQueue[r.Queue] = w
 	}
 	for q, w := range byQueue {
 		c.wakeLocal(q, w.at)

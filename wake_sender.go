@@ -47,7 +47,7 @@ type wakeSender struct {
 	logger *slog.Logger
 
 	mu      sync.Mutex
-	pending map[string]pendingWake
+	pending queueWakes
 	idle    chan struct{} // nil while no goroutine sends; closed when it ends
 }
 
@@ -58,8 +58,21 @@ type pendingWake struct {
 	count int
 }
 
+// queueWakes are the wake-ups owed, by queue.
+type queueWakes map[string]pendingWake
+
+// add counts jobs more for queue, the earliest of them due at at.
+func (ws queueWakes) add(queue string, at time.Time, jobs int) {
+	w, ok := ws[queue]
+	if !ok || at.Before(w.at) {
+		w.at = at
+	}
+	w.count += jobs
+	ws[queue] = w
+}
+
 func newWakeSender(db *pgxpool.Pool, logger *slog.Logger) *wakeSender {
-	return &wakeSender{db: db, logger: logger, pending: make(map[string]pendingWake)}
+	return &wakeSender{db: db, logger: logger, pending: make(queueWakes)}
 }
 
 // add records jobs written to queue, the earliest due at at, and makes
@@ -67,12 +80,7 @@ func newWakeSender(db *pgxpool.Pool, logger *slog.Logger) *wakeSender {
 func (s *wakeSender) add(queue string, at time.Time, jobs int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	w, ok := s.pending[queue]
-	if !ok || at.Before(w.at) {
-		w.at = at
-	}
-	w.count += jobs
-	s.pending[queue] = w
+	s.pending.add(queue, at, jobs)
 	if s.idle == nil {
 		s.idle = make(chan struct{})
 		go s.run(s.idle)
@@ -94,7 +102,7 @@ func (s *wakeSender) run(idle chan struct{}) {
 			s.mu.Unlock()
 			return
 		}
-		s.pending = make(map[string]pendingWake, len(batch))
+		s.pending = make(queueWakes, len(batch))
 		s.mu.Unlock()
 		last = time.Time{}
 		if jobs(batch) > 1 {
@@ -104,7 +112,7 @@ func (s *wakeSender) run(idle chan struct{}) {
 	}
 }
 
-func jobs(batch map[string]pendingWake) int {
+func jobs(batch queueWakes) int {
 	n := 0
 	for _, w := range batch {
 		n += w.count
@@ -114,7 +122,7 @@ func jobs(batch map[string]pendingWake) int {
 
 // send issues one statement with one notification per queue of batch, in
 // GoodJob's payload; the count appears only when it announces several jobs.
-func (s *wakeSender) send(batch map[string]pendingWake) {
+func (s *wakeSender) send(batch queueWakes) {
 	payloads := make([]string, 0, len(batch))
 	for q, w := range batch {
 		count := w.count

@@ -173,13 +173,7 @@ func decodeJob[T Args](j *jobsql.ClaimedJob, attempt int) (*Job[T], error) {
 		CreatedAt:   j.CreatedAt,
 		Labels:      j.Labels,
 	}
-	if j.BatchID != nil {
-		job.BatchID = *j.BatchID
-	}
-	if j.Priority != nil {
-		job.Priority = int(*j.Priority)
-	}
-	job.CronKey, job.CronAt = cronOf(j)
+	job.Priority, job.BatchID, job.CronKey, job.CronAt = nullableFields(j)
 	if len(j.Args) == 0 || string(j.Args) == "null" {
 		return nil, &ArgsDecodeError{Kind: j.Kind, JobID: j.ID.String(),
 			Err: errors.New("serialized_params has no arguments")}

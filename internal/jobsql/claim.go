@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 )
 
 // ClaimParams selects and locks up to Limit runnable jobs for one pool.
@@ -116,12 +117,7 @@ func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
 	jobs := make([]ClaimedJob, 0, p.Limit)
 	for rows.Next() {
 		var j ClaimedJob
-		// Scanning into the bytes of a uuid.UUID skips its sql.Scanner,
-		// which would go through the text form.
-		if err := rows.Scan((*[16]byte)(&j.ID), (*[16]byte)(&j.ActiveJobID), &j.Kind,
-			&j.Queue, &j.Priority, &j.Args, &j.ScheduledAt, &j.CreatedAt, &j.Labels, &j.ExecutionsCount,
-			&j.ConcurrencyKey, &j.Executions, &j.TraceContext, &j.BatchID,
-			&j.BatchCallbackID, &j.CronKey, &j.CronAt); err != nil {
+		if err := scanClaimed(rows, &j); err != nil {
 			return nil, fmt.Errorf("claim jobs: scan: %w", err)
 		}
 		jobs = append(jobs, j)
@@ -131,6 +127,16 @@ func Claim(ctx context.Context, db DBTX, p ClaimParams) ([]ClaimedJob, error) {
 	}
 	sortClaimed(jobs, p)
 	return jobs, nil
+}
+
+// scanClaimed reads one row of claimSQL's RETURNING list into j.
+func scanClaimed(row pgx.Row, j *ClaimedJob) error {
+	// Scanning into the bytes of a uuid.UUID skips its sql.Scanner, which
+	// would go through the text form.
+	return row.Scan((*[16]byte)(&j.ID), (*[16]byte)(&j.ActiveJobID), &j.Kind, &j.Queue,
+		&j.Priority, &j.Args, &j.ScheduledAt, &j.CreatedAt, &j.Labels, &j.ExecutionsCount,
+		&j.ConcurrencyKey, &j.Executions, &j.TraceContext, &j.BatchID, &j.BatchCallbackID,
+		&j.CronKey, &j.CronAt)
 }
 
 // claimStatement picks the claim statement for p's queue selection and

@@ -16,11 +16,8 @@ var claimIDSQL = fmt.Sprintf(claimSQL, "AND id = $8", "", asyncCommit)
 // finished, not locked and of one of p.Kinds. It reports false otherwise.
 func ClaimID(ctx context.Context, db DBTX, p ClaimParams, id [16]byte) (ClaimedJob, bool, error) {
 	var j ClaimedJob
-	err := db.QueryRow(ctx, claimIDSQL, p.Now, p.Kinds, 1, p.ProcessID, []string(nil),
-		[]string(nil), p.Gated, id).Scan(
-		&j.ID, &j.ActiveJobID, &j.Kind, &j.Queue, &j.Priority, &j.Args, &j.ScheduledAt,
-		&j.CreatedAt, &j.Labels, &j.ExecutionsCount, &j.ConcurrencyKey, &j.Executions,
-		&j.TraceContext, &j.BatchID, &j.BatchCallbackID, &j.CronKey, &j.CronAt)
+	err := scanClaimed(db.QueryRow(ctx, claimIDSQL, p.Now, p.Kinds, 1, p.ProcessID,
+		[]string(nil), []string(nil), p.Gated, id), &j)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return j, false, nil
 	}

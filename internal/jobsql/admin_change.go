@@ -26,13 +26,16 @@ const (
 	ActionForceDiscard
 )
 
-// preconditions says which rows each action may change, on top of not
-// being held by a worker, which every action but ActionForceDiscard needs.
+// unheld leaves out jobs a worker holds, which every action but
+// ActionForceDiscard refuses to change.
+const unheld = " AND locked_by_id IS NULL"
+
+// preconditions says which rows each action may change.
 var preconditions = map[Action]string{
-	ActionRetry:        "finished_at IS NOT NULL AND error IS NOT NULL AND " + keyFree,
-	ActionDiscard:      "finished_at IS NULL",
-	ActionReschedule:   "finished_at IS NULL",
-	ActionDelete:       "true",
+	ActionRetry:        "finished_at IS NOT NULL AND error IS NOT NULL AND " + keyFree + unheld,
+	ActionDiscard:      "finished_at IS NULL" + unheld,
+	ActionReschedule:   "finished_at IS NULL" + unheld,
+	ActionDelete:       "true" + unheld,
 	ActionForceDiscard: "finished_at IS NULL",
 }
 
@@ -94,11 +97,8 @@ const notifySQL = `, length(pg_notify('good_job', json_build_object(
 func changeSQL(p ChangeParams) (string, []any) {
 	q := &query{args: []any{p.Filter.Now}}
 	pick := "SELECT id, job_class, unique_key, created_at, locked_by_id, performed_at" +
-		" FROM good_jobs WHERE " + p.Filter.where(q) + " AND " + preconditions[p.Action]
-	if p.Action != ActionForceDiscard {
-		pick += " AND locked_by_id IS NULL"
-	}
-	pick += " ORDER BY created_at, id"
+		" FROM good_jobs WHERE " + p.Filter.where(q) + " AND " + preconditions[p.Action] +
+		" ORDER BY created_at, id"
 	if p.Limit > 0 {
 		pick += " LIMIT " + q.arg(p.Limit)
 	}
